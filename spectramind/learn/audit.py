@@ -7,7 +7,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/learn.audit.html.md"""
 # %% auto #0
 __all__ = ['log', 'AuditConfig', 'influence_maps', 'audit_planets', 'write_audit']
 
-# %% ../../nbs/api/71_learn.audit.ipynb #d33edd02
+# %% ../../nbs/api/71_learn.audit.ipynb #dc049901
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from .losses import SYMBOLIC_TERMS, LossConfig, SymbolicContext, symbolic_contex
 
 log = get_logger(__name__)
 
-# %% ../../nbs/api/71_learn.audit.ipynb #d60327b9
+# %% ../../nbs/api/71_learn.audit.ipynb #65c57436
 @dataclass
 class AuditConfig:
     "Tolerances above which a rule counts as violated (per planet, in the term's own units)."
@@ -33,7 +33,7 @@ def influence_maps(mu: torch.Tensor,                     # (b, c) predicted dept
                    quantiles: Optional[torch.Tensor]=None, # (b, c, 3)
                    mask: Optional[torch.Tensor]=None     # (b, c) valid channels
                   ) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]: # values term -> (b,), maps term -> (b, c)
-    "Per-planet rule values and dL_rule/dmu per depth unit (qmono: summed over the 3 quantiles)."
+    "Per-planet rule values and dL_rule/dmu per depth unit (qmono: |dL/dq| summed over the 3 quantiles)."
     mu = mu.detach().double().requires_grad_()
     q = None if quantiles is None else quantiles.detach().double().requires_grad_()
     terms = symbolic_terms(mu, ctx, cfg, mask, q)
@@ -44,11 +44,11 @@ def influence_maps(mu: torch.Tensor,                     # (b, c) predicted dept
         if terms[k].requires_grad:   # planets are independent, so the gradient of the sum is per planet
             g, = torch.autograd.grad(terms[k].sum(), wrt, retain_graph=True, allow_unused=True)
         g = torch.zeros_like(wrt) if g is None else g
-        if g.dim() == 3: g = g.sum(-1)                                                       # (b, c, 3) -> (b, c)
+        if g.dim() == 3: g = g.abs().sum(-1)       # (b, c, 3) -> (b, c); signed parts would cancel across quantiles
         vals[k], maps[k] = terms[k].detach().numpy(), (g * cfg.depth_unit).numpy()
     return vals, maps
 
-# %% ../../nbs/api/71_learn.audit.ipynb #ccf3e932
+# %% ../../nbs/api/71_learn.audit.ipynb #9f29ddbb
 def audit_planets(planet_ids: np.ndarray,                 # (b,) planet ids
                   mu: torch.Tensor,                       # (b, c) predicted depth
                   ctx: SymbolicContext,
@@ -70,7 +70,7 @@ def audit_planets(planet_ids: np.ndarray,                 # (b,) planet ids
         recs.append(dict(planet_id=int(pid), n_violated=sum(r["violated"] for r in rules.values()), rules=rules))
     return recs, maps
 
-# %% ../../nbs/api/71_learn.audit.ipynb #f436b6b5
+# %% ../../nbs/api/71_learn.audit.ipynb #e3035ad7
 def write_audit(out_dir: str|Path,               # folder for audit.json and audit.npz
                 planet_ids: np.ndarray,          # (b,) planet ids
                 mu: np.ndarray,                  # (b, c) predicted depth

@@ -9,7 +9,7 @@ __all__ = ['SYMBOLIC_TERMS', 'metric_weights_t', 'gll_loss', 'SymbolicContext', 
            'nonneg_loss', 'coherence_loss', 'seam_loss', 'band_areas', 'band_loss', 'quantile_monotonicity_loss',
            'pinball_loss', 'LossConfig', 'symbolic_terms', 'symbolic_loss', 'supervised_loss']
 
-# %% ../../nbs/api/70_learn.losses.ipynb #b880efd0
+# %% ../../nbs/api/70_learn.losses.ipynb #e6b4fd76
 import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..core import FGS_WEIGHT, NAIVE_MEAN, NAIVE_SIGMA, SIGMA_TRUE_AIRS, SIGMA_TRUE_FGS
 from ..models.blocks import MOLECULE_WINDOWS_UM, molecule_templates, wavelength_grid, window_mask
 
-# %% ../../nbs/api/70_learn.losses.ipynb #d1b87317
+# %% ../../nbs/api/70_learn.losses.ipynb #be53b0fc
 def _reduce(v: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction not in ("mean", "none"): raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     return v.mean() if reduction == "mean" else v
@@ -46,7 +46,7 @@ def gll_loss(y: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, # (b, c) tr
     w = metric_weights_t(y.shape[-1], y, fgs_weight) * (torch.ones_like(y) if mask is None else mask.to(y.dtype))
     return _reduce((nll * w).sum(-1) / w.sum(-1).clamp_min(1e-12), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #38c7d4f0
+# %% ../../nbs/api/70_learn.losses.ipynb #533c19e3
 @dataclass
 class SymbolicContext:
     "Channel-grid tensors for the symbolic losses."
@@ -78,7 +78,7 @@ def symbolic_context(molecules: Dict[str, List[List[float]]]=MOLECULE_WINDOWS_UM
                            torch.as_tensor(np.array(ratios, dtype=np.int64).reshape(-1, 2)),
                            torch.as_tensor(np.array([r[2:] for r in band_ratios], dtype=float).reshape(-1, 2), dtype=dtype), names)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #1cc6d303
+# %% ../../nbs/api/70_learn.losses.ipynb #c566deaf
 def smoothness_loss(mu: torch.Tensor,                  # (b, c) depth
                     in_window: torch.Tensor,           # (c,) bool, channel inside a molecule window
                     mask: Optional[torch.Tensor]=None, # (b, c) valid channels
@@ -92,7 +92,7 @@ def smoothness_loss(mu: torch.Tensor,                  # (b, c) depth
     w = m[:, :-2] * m[:, 1:-1] * m[:, 2:] * torch.where(in_window[1:-1], w_in, 1.0).to(x.dtype)
     return _reduce((w * d2 ** 2).sum(-1) / w.sum(-1).clamp_min(1e-12), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #abe1671b
+# %% ../../nbs/api/70_learn.losses.ipynb #0972019f
 def nonneg_loss(mu: torch.Tensor,                  # (b, c) depth
                 mask: Optional[torch.Tensor]=None, # (b, c) valid channels
                 unit: float=1e-4,                  # depth per loss unit
@@ -101,7 +101,7 @@ def nonneg_loss(mu: torch.Tensor,                  # (b, c) depth
     m = torch.ones_like(mu) if mask is None else mask.to(mu.dtype)
     return _reduce((F.relu(-mu / unit) ** 2 * m).sum(-1) / m.sum(-1).clamp_min(1e-12), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #b6f96528
+# %% ../../nbs/api/70_learn.losses.ipynb #40a1dd58
 def coherence_loss(mu: torch.Tensor,                  # (b, c) depth
                    templates: torch.Tensor,           # (m, c) non-negative molecule templates
                    in_window: torch.Tensor,           # (c,) bool, channel inside a molecule window
@@ -121,7 +121,7 @@ def coherence_loss(mu: torch.Tensor,                  # (b, c) depth
     e = (r - (a.unsqueeze(1) @ T).squeeze(1)) * m * inw                             # (b, c)
     return _reduce((e ** 2).sum(-1) / (m * inw).sum(-1).clamp_min(1.0), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #46439d4b
+# %% ../../nbs/api/70_learn.losses.ipynb #eda34113
 def seam_loss(mu: torch.Tensor,                  # (b, c) depth
               seams: torch.Tensor,               # (P, 2) int64 channel pairs
               mask: Optional[torch.Tensor]=None, # (b, c) valid channels
@@ -136,7 +136,7 @@ def seam_loss(mu: torch.Tensor,                  # (b, c) depth
     jump = F.relu((x[:, seams[:, 0]] - x[:, seams[:, 1]]).abs() - tol)               # (b, P)
     return _reduce((jump ** 2 * pm).sum(-1) / pm.sum(-1).clamp_min(1.0), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #e1d301f6
+# %% ../../nbs/api/70_learn.losses.ipynb #7bbb9919
 def band_areas(mu: torch.Tensor, window_mask: torch.Tensor, in_window: torch.Tensor,
                mask: Optional[torch.Tensor]=None, unit: float=1e-4) -> torch.Tensor: # (b, m) depth units
     "Mean excess over the continuum inside each molecule's windows."
@@ -163,7 +163,7 @@ def band_loss(mu: torch.Tensor,                  # (b, c) depth
     lo, hi = bounds[:, 0].to(A.dtype), bounds[:, 1].to(A.dtype)
     return _reduce((F.relu(num - hi * den - slack) ** 2 + F.relu(lo * den - num - slack) ** 2).mean(-1), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #8bfbafd1
+# %% ../../nbs/api/70_learn.losses.ipynb #a5ae6863
 def quantile_monotonicity_loss(q: torch.Tensor,                  # (b, c, 3) q10, q50, q90 depth
                                mask: Optional[torch.Tensor]=None, # (b, c) valid channels
                                margin: float=0.0,                 # required gap, depth units
@@ -185,7 +185,7 @@ def pinball_loss(y: torch.Tensor, q: torch.Tensor,    # (b, c) truth, (b, c, 3) 
     m = torch.ones_like(v) if mask is None else mask.to(v.dtype)
     return _reduce((v * m).sum(-1) / m.sum(-1).clamp_min(1e-12), reduction)
 
-# %% ../../nbs/api/70_learn.losses.ipynb #abea174e
+# %% ../../nbs/api/70_learn.losses.ipynb #12c2f3ac
 SYMBOLIC_TERMS = ("smooth", "nonneg", "coherence", "seam", "band", "qmono")
 
 @dataclass
@@ -211,7 +211,7 @@ class LossConfig:
 
     def weight(self, term: str) -> float: return float(getattr(self, term))
 
-# %% ../../nbs/api/70_learn.losses.ipynb #9c6cee2b
+# %% ../../nbs/api/70_learn.losses.ipynb #0794153a
 def symbolic_terms(mu: torch.Tensor,                     # (b, c) depth
                    ctx: SymbolicContext,
                    cfg: LossConfig=LossConfig(),
@@ -236,7 +236,7 @@ def symbolic_loss(mu: torch.Tensor, ctx: SymbolicContext, cfg: LossConfig=LossCo
     terms = symbolic_terms(mu, ctx, cfg, mask, quantiles)
     return sum(cfg.weight(k) * v.mean() for k, v in terms.items())
 
-# %% ../../nbs/api/70_learn.losses.ipynb #a4590625
+# %% ../../nbs/api/70_learn.losses.ipynb #023e67c0
 def supervised_loss(out: Dict[str, torch.Tensor],   # model outputs (mu, sigma, mu_coarse, mu_mid, quantiles)
                     batch: Dict[str, torch.Tensor], # collated features with y, y_mask
                     ctx: SymbolicContext,

@@ -12,7 +12,7 @@ __all__ = ['log', 'PHASES', 'MASK_STRATEGIES', 'MaskConfig', 'ContrastiveConfig'
            'split_items', 'run_phase', 'train_from_config', 'ablation_variants', 'variant_slug', 'leaderboard_markdown',
            'run_ablation']
 
-# %% ../../nbs/api/72_learn.train.ipynb #e6ec780b
+# %% ../../nbs/api/72_learn.train.ipynb #a0d6c787
 import copy, json, math, time
 from dataclasses import dataclass, field, asdict, replace
 from importlib import resources
@@ -33,7 +33,7 @@ from .audit import AuditConfig
 
 log = get_logger(__name__)
 
-# %% ../../nbs/api/72_learn.train.ipynb #33a0b68e
+# %% ../../nbs/api/72_learn.train.ipynb #a13616f2
 PHASES = ("mae", "contrastive", "supervised")
 MASK_STRATEGIES = ("random", "block", "band", "snr")
 
@@ -85,7 +85,7 @@ def load_train_config(path: Optional[str]=None, **overrides) -> TrainConfig:
     p = Path(path) if path else Path(str(resources.files("spectramind"))) / "conf" / "train" / "default.yaml"
     return train_config({**(yaml.safe_load(p.read_text()) or {}), **overrides})
 
-# %% ../../nbs/api/72_learn.train.ipynb #bf1fa1df
+# %% ../../nbs/api/72_learn.train.ipynb #2b35cdef
 def group_kfold(groups: Sequence[int], # (n,) group (planet id) of each item
                 n_splits: int=5,       # number of folds
                 seed: int=0            # shuffles the group order
@@ -98,7 +98,7 @@ def group_kfold(groups: Sequence[int], # (n,) group (planet id) of each item
     f = np.array([fold_of[g] for g in groups])
     return [(np.flatnonzero(f != k), np.flatnonzero(f == k)) for k in range(n_splits)]
 
-# %% ../../nbs/api/72_learn.train.ipynb #68c639aa
+# %% ../../nbs/api/72_learn.train.ipynb #68aa77de
 def random_mask(b: int, n: int, ratio: float, gen: torch.Generator) -> torch.Tensor: # (b, n) bool
     "Exactly round(ratio * n) hidden positions per row."
     k = int(round(ratio * n))
@@ -123,7 +123,7 @@ def snr_mask(snr: torch.Tensor, ratio: float, gen: torch.Generator) -> torch.Ten
     idx = torch.multinomial(snr.float().cpu().clamp_min(1e-6), k, replacement=False, generator=gen)  # (b, k)
     return torch.zeros(snr.shape, dtype=torch.bool).scatter_(1, idx, True)
 
-# %% ../../nbs/api/72_learn.train.ipynb #6c6a495d
+# %% ../../nbs/api/72_learn.train.ipynb #f74173db
 def make_masks(batch: Dict[str, torch.Tensor], # collated features
                cfg: MaskConfig, ctx: SymbolicContext, gen: torch.Generator
               ) -> Tuple[torch.Tensor, torch.Tensor]: # fgs_mask (b, t), node_mask (b, c) bool, on the batch's device
@@ -146,7 +146,7 @@ def mae_loss(out: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor],
         parts["mae_fgs"] = (fg * fgs_mask).sum() / fgs_mask.sum().clamp_min(1)
     return sum(parts.values()), {k: float(v.detach()) for k, v in parts.items()}
 
-# %% ../../nbs/api/72_learn.train.ipynb #968efb86
+# %% ../../nbs/api/72_learn.train.ipynb #a9db31ce
 def transit_segments(batch: Dict[str, torch.Tensor], seg_len: int, gen: torch.Generator
                     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]: # anchor, positive, negative (b, seg_len, k)
     "Two in-transit crops and one out-of-transit crop of the FGS1 series per planet."
@@ -167,7 +167,7 @@ def info_nce(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tenso
     logits = anchor @ torch.cat([positive, negative]).T / temperature               # (b, 2b)
     return F.cross_entropy(logits, torch.arange(anchor.shape[0], device=anchor.device))
 
-# %% ../../nbs/api/72_learn.train.ipynb #589c62e5
+# %% ../../nbs/api/72_learn.train.ipynb #3b7c4396
 def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float=0.05) -> float:
     "LR multiplier at optimizer step `step` (0-based) of `total`."
     if step < warmup: return (step + 1) / max(warmup, 1)
@@ -182,7 +182,7 @@ def autocast_for(device: torch.device, amp: bool):
     "bf16 autocast on CUDA when `amp`, a disabled context otherwise."
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(amp and device.type == "cuda"))
 
-# %% ../../nbs/api/72_learn.train.ipynb #d3407f25
+# %% ../../nbs/api/72_learn.train.ipynb #7cf7075f
 def phase_loss(model: SpectraMindModel, batch: Dict[str, torch.Tensor], phase: str, cfg: TrainConfig,
                ctx: SymbolicContext, gen: torch.Generator) -> Tuple[torch.Tensor, Dict[str, float]]:
     "Loss of one batch in `phase`."
@@ -194,7 +194,7 @@ def phase_loss(model: SpectraMindModel, batch: Dict[str, torch.Tensor], phase: s
         if model.fgs is None: raise ValueError("the contrastive phase needs the FGS1 encoder (use_fgs=True)")
         a, p, n = transit_segments(batch, cfg.contrastive.seg_len, gen)
         loss = info_nce(*(model.embed_segments(s) for s in (a, p, n)), cfg.contrastive.temperature)
-        return loss, dict(info_nce=float(loss))
+        return loss, dict(info_nce=float(loss.detach()))
     raise ValueError(f"phase {phase!r} not in {PHASES}")
 
 def batches(items: List[Dict[str, torch.Tensor]], batch_size: int, order: Sequence[int], device: torch.device):
@@ -222,7 +222,7 @@ def evaluate(model: SpectraMindModel, items: List[Dict[str, torch.Tensor]], cfg:
         res.update(gll=res["val"], score=score_arrays(y, np.clip(mu, 0, None), s, clip=False, check=False))
     return res
 
-# %% ../../nbs/api/72_learn.train.ipynb #eb7cc0e7
+# %% ../../nbs/api/72_learn.train.ipynb #daec31ef
 def epoch_seed(seed: int, epoch: int) -> int:
     "The seed of epoch `epoch` of a run with `seed` (shuffling, masks, dropout)."
     return int(np.random.SeedSequence([int(seed), int(epoch), 0x5eed]).generate_state(1)[0])
@@ -239,7 +239,7 @@ def load_checkpoint(path: str|Path, map_location: str="cpu") -> dict:
     "Read a checkpoint written by `save_checkpoint`."
     return torch.load(Path(path), map_location=map_location, weights_only=False)
 
-# %% ../../nbs/api/72_learn.train.ipynb #e39bb35d
+# %% ../../nbs/api/72_learn.train.ipynb #879e5582
 @dataclass
 class TrainResult:
     "What a training run leaves behind."
@@ -262,7 +262,7 @@ def _train_epoch(model, items, cfg, ctx, opt, sched, scaler, dev, gen, state) ->
     bl = list(range(0, len(order), cfg.batch_size))
     for i, b in enumerate(batches(items, cfg.batch_size, order, dev)):
         with autocast_for(dev, cfg.amp): loss, _ = phase_loss(model, b, cfg.phase, cfg, ctx, gen)
-        scaler.scale(loss / cfg.grad_accum).backward(); acc += float(loss) / cfg.grad_accum; micro += 1
+        scaler.scale(loss / cfg.grad_accum).backward(); acc += float(loss.detach()) / cfg.grad_accum; micro += 1
         if micro == cfg.grad_accum or i == len(bl) - 1:
             scaler.unscale_(opt)
             if cfg.grad_clip > 0: torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -271,7 +271,7 @@ def _train_epoch(model, items, cfg, ctx, opt, sched, scaler, dev, gen, state) ->
             acc, micro = 0.0, 0
     return tot / max(nb, 1)
 
-# %% ../../nbs/api/72_learn.train.ipynb #79ca143f
+# %% ../../nbs/api/72_learn.train.ipynb #c441901c
 def _keep_topk(state: dict, val: float, ckpt: Path, k: int) -> None:
     "Insert (val, ckpt) into the top-k list and delete checkpoint files that fall out of it."
     state["topk"] = sorted(state["topk"] + [[val, str(ckpt)]], key=lambda r: r[0])
@@ -326,7 +326,7 @@ def fit(model: SpectraMindModel,                  # model to train (moved to the
                        str(out / "last.pt") if (out / "last.pt").exists() else None,
                        str(out / "best.pt") if (out / "best.pt").exists() else None, stopped, seeds)
 
-# %% ../../nbs/api/72_learn.train.ipynb #56fa5a16
+# %% ../../nbs/api/72_learn.train.ipynb #d958507d
 def split_items(items: List[Dict[str, torch.Tensor]], cfg: TrainConfig) -> Tuple[list, list]:
     "(train, validation) items of fold `cfg.fold` of a GroupKFold by planet."
     pids = [int(it["planet_id"]) for it in items]
@@ -360,7 +360,7 @@ def train_from_config(cfg: Any, items: List[Dict[str, torch.Tensor]], phase: Opt
     tcfg = train_config({**cfg.get("train", {}), **({"seed": cfg["seed"]} if "seed" in cfg else {})})
     return run_phase(phase or tcfg.phase, items, model_config(cfg.get("model", {})), tcfg, out_dir, **kw)
 
-# %% ../../nbs/api/72_learn.train.ipynb #4e16c580
+# %% ../../nbs/api/72_learn.train.ipynb #802289ac
 def ablation_variants(model_cfg: ModelConfig, train_cfg: TrainConfig) -> List[Tuple[str, ModelConfig, TrainConfig]]:
     "The ablation grid: full, -<symbolic term>, fusion=<kind>, fgs_only, airs_only."
     v = [("full", model_cfg, train_cfg)]
@@ -382,7 +382,7 @@ def leaderboard_markdown(rows: List[dict], top_n: Optional[int]=None) -> str:
               for i, r in enumerate(rows, 1)]
     return "\n".join(lines) + "\n"
 
-# %% ../../nbs/api/72_learn.train.ipynb #06ce83e1
+# %% ../../nbs/api/72_learn.train.ipynb #f24c45b8
 def run_ablation(items: List[Dict[str, torch.Tensor]], model_cfg: Optional[ModelConfig]=None,
                  train_cfg: Optional[TrainConfig]=None, out_dir: str|Path="runs/ablate",
                  top_n: Optional[int]=None, md: bool=True, variants: Optional[Sequence[str]]=None) -> Tuple[List[dict], str]:

@@ -8,7 +8,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/models.blocks.html.md"""
 __all__ = ['MOLECULE_WINDOWS_UM', 'wavelength_grid', 'window_mask', 'molecule_tags', 'molecule_templates', 'RMSNorm', 'MLP',
            'masked_mean', 'pool_channels', 'upsample_channels', 'count_parameters', 'seeded']
 
-# %% ../../nbs/api/60_models.blocks.ipynb #25327f37
+# %% ../../nbs/api/60_models.blocks.ipynb #7ecf149b
 import contextlib, math
 from typing import Dict, List, Optional, Tuple
 import numpy as np
@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ..core import N_WL, asset_path
 
-# %% ../../nbs/api/60_models.blocks.ipynb #306f31de
+# %% ../../nbs/api/60_models.blocks.ipynb #6f1b02cd
 MOLECULE_WINDOWS_UM: Dict[str, List[List[float]]] = {
     "H2O": [[1.95, 2.05], [2.55, 2.90]],
     "CO2": [[2.00, 2.06], [2.69, 2.77]],
@@ -30,7 +30,7 @@ def wavelength_grid() -> np.ndarray: # (283,) float64 target wavelengths, micron
     "The 283 target wavelengths from the vendored `wavelengths.csv`."
     return np.loadtxt(asset_path("adc2025", "wavelengths.csv"), delimiter=",", skiprows=1, dtype=np.float64)
 
-# %% ../../nbs/api/60_models.blocks.ipynb #a4e8d134
+# %% ../../nbs/api/60_models.blocks.ipynb #136434c0
 def window_mask(wl_um: np.ndarray,    # (c,) channel wavelengths, microns
                 windows: Dict[str, List[List[float]]]=MOLECULE_WINDOWS_UM # molecule -> [[lo, hi], ...] microns
                ) -> np.ndarray:       # (m, c) bool, True where channel j lies in a window of molecule i
@@ -48,7 +48,7 @@ def molecule_tags(wl_um: np.ndarray, # (c,) channel wavelengths, microns
     m = window_mask(wl_um, windows)
     return np.where(m.any(0), m.argmax(0) + 1, 0).astype(np.int64)
 
-# %% ../../nbs/api/60_models.blocks.ipynb #7f3c85a4
+# %% ../../nbs/api/60_models.blocks.ipynb #f61ca2b0
 def molecule_templates(wl_um: np.ndarray, # (c,) channel wavelengths, microns
                        windows: Dict[str, List[List[float]]]=MOLECULE_WINDOWS_UM # molecule -> [[lo, hi], ...] microns
                       ) -> np.ndarray:    # (m, c) float64 >= 0, peak 1 per molecule
@@ -60,7 +60,7 @@ def molecule_templates(wl_um: np.ndarray, # (c,) channel wavelengths, microns
         out[i] /= max(out[i].max(), 1e-12)
     return out
 
-# %% ../../nbs/api/60_models.blocks.ipynb #335a503e
+# %% ../../nbs/api/60_models.blocks.ipynb #ccf959c5
 class RMSNorm(nn.Module):
     "Root-mean-square layer norm: x / rms(x) * weight over the last axis (Zhang & Sennrich 2019, eq. 4)."
     def __init__(self, d: int,          # width of the last axis
@@ -82,7 +82,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., d_in) -> (..., d_out)
         return self.fc2(self.drop(F.gelu(self.fc1(x))))
 
-# %% ../../nbs/api/60_models.blocks.ipynb #fb499235
+# %% ../../nbs/api/60_models.blocks.ipynb #60dbab12
 def masked_mean(x: torch.Tensor,     # (..., n) values
                 mask: torch.Tensor,  # (..., n) bool or 0/1 weights, broadcastable to x
                 dim: int=-1          # axis to reduce
@@ -110,7 +110,7 @@ def count_parameters(module: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
-# %% ../../nbs/api/60_models.blocks.ipynb #2663af7e
+# %% ../../nbs/api/60_models.blocks.ipynb #5a1d123f
 @contextlib.contextmanager
 def seeded(seed: int,               # seed for torch's generator inside the block
            cuda: bool=False):       # also fork and seed the current CUDA device's generator

@@ -7,7 +7,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/models.decoders.html.md"
 # %% auto #0
 __all__ = ['QUANTILES', 'MultiScaleDecoder', 'DecoderConfig', 'SigmaHead']
 
-# %% ../../nbs/api/64_models.decoders.ipynb #3c06554b
+# %% ../../nbs/api/64_models.decoders.ipynb #5d474f01
 import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .blocks import MLP, pool_channels, upsample_channels, seeded
 
-# %% ../../nbs/api/64_models.decoders.ipynb #b323bc76
+# %% ../../nbs/api/64_models.decoders.ipynb #b4f6c10a
 def _shrink(layer: nn.Linear, scale: float=0.01) -> nn.Linear:
     "Scale a fresh layer's weights by `scale` and zero its bias (near-zero initial output)."
     with torch.no_grad():
@@ -47,7 +47,7 @@ class MultiScaleDecoder(nn.Module):
         mid = coarse + upsample_channels(self.mid_head(hm), self.km, c).squeeze(-1)  # (b, c)
         return mid + self.fine_head(hf).squeeze(-1), coarse, mid, hf
 
-# %% ../../nbs/api/64_models.decoders.ipynb #879f60cc
+# %% ../../nbs/api/64_models.decoders.ipynb #4f7efc4b
 QUANTILES = (0.1, 0.5, 0.9)
 
 @dataclass

@@ -10,7 +10,7 @@ __all__ = ['log', 'STAR_KEYS', 'STAR_CENTER', 'STAR_SCALE', 'DEFAULT_WEIGHTS', '
            'ModelConfig', 'dataclass_from_dict', 'model_config', 'load_model_config', 'SpectraMindModel', 'build_model',
            'tiny_config', 'save_model', 'weights_available', 'load_model', 'predict_spectrum']
 
-# %% ../../nbs/api/65_models.factory.ipynb #6e391826
+# %% ../../nbs/api/65_models.factory.ipynb #f7aea316
 import dataclasses, math
 from importlib import resources
 from dataclasses import dataclass, field, asdict, replace
@@ -31,7 +31,7 @@ from .decoders import DecoderConfig, MultiScaleDecoder, SigmaHead
 
 log = get_logger(__name__)
 
-# %% ../../nbs/api/65_models.factory.ipynb #cb11fcbb
+# %% ../../nbs/api/65_models.factory.ipynb #0bec19b5
 STAR_KEYS = ("Rs", "Ms", "Ts", "Mp", "e", "P", "sma", "i")          # star-info columns (train_star_info.csv)
 STAR_CENTER = np.array([1.25, 1.09, 5840.0, 1.0, 0.0, 5.2, 10.8, 88.5])   # rough train medians
 STAR_SCALE = np.array([0.4, 0.25, 700.0, 1.0, 0.1, 2.0, 4.0, 1.5])        # rough train spreads
@@ -58,7 +58,7 @@ def star_vector(star: Optional[dict] # star-info row (Rs, Ms, Ts, Mp, e, P, sma,
     v[3] = math.log(max(v[3], 1e-3)) + 1.0                   # Mp: log, centred near 1
     return np.nan_to_num((v - STAR_CENTER) / STAR_SCALE).astype(np.float32)
 
-# %% ../../nbs/api/65_models.factory.ipynb #64e002c5
+# %% ../../nbs/api/65_models.factory.ipynb #ec3e8d80
 def bin_time(values: np.ndarray,  # (t, ...) samples (NaN = missing)
              time_h: np.ndarray,  # (t,) sample times, hours
              n: int               # number of equal-width bins over [time_h[0], time_h[-1]]
@@ -77,7 +77,7 @@ def bin_time(values: np.ndarray,  # (t, ...) samples (NaN = missing)
         out[:, j] = np.interp(centres, centres[good], out[good, j]) if good.any() else 0.0
     return out.reshape((n,) + v.shape[1:])                                          # (n, ...)
 
-# %% ../../nbs/api/65_models.factory.ipynb #cabc8a43
+# %% ../../nbs/api/65_models.factory.ipynb #c8761f0f
 def build_features(lcs: LightCurves,        # one visit's light curves (FGS1 = channel 0)
                    fit: TransitFit,         # the physics fit of the same planet
                    star: Optional[dict]=None, # star-info row (Rs, Ms, Ts, Mp, e, P, sma, i)
@@ -108,7 +108,7 @@ def build_features(lcs: LightCurves,        # one visit's light curves (FGS1 = c
                 visit=torch.tensor(int(lcs.visit)), y=torch.as_tensor(y, dtype=torch.float64),
                 y_mask=torch.full((N_WL,), truth is not None))
 
-# %% ../../nbs/api/65_models.factory.ipynb #715e9f5e
+# %% ../../nbs/api/65_models.factory.ipynb #b0086333
 def synthetic_spectrum(rng: np.random.Generator, # explicit generator
                        wl_um: np.ndarray,        # (c,) wavelengths, microns
                        windows: Dict[str, List[List[float]]]=MOLECULE_WINDOWS_UM
@@ -140,7 +140,7 @@ def synthetic_planet(planet_id: int,        # planet id (also keys the generator
     star = dict(zip(STAR_KEYS, [1.2, 1.1, 5800.0, 1.0, 0.0, 5.0, 10.0, 89.0]))
     return lcs, fit, star, truth
 
-# %% ../../nbs/api/65_models.factory.ipynb #65dd8beb
+# %% ../../nbs/api/65_models.factory.ipynb #b929d1b1
 class SpectraDataset(torch.utils.data.Dataset):
     "A list of `build_features` dicts as a torch Dataset."
     def __init__(self, items: List[Dict[str, torch.Tensor]]): # one dict per planet-visit
@@ -164,7 +164,7 @@ def synthetic_items(n: int, seed: int=0, cfg: FeatureConfig=FeatureConfig(), **k
     "Feature dicts of `n` synthetic planets (ids 1000..), for tests and examples."
     return [build_features(*synthetic_planet(1000 + i, seed, **kw)[:3], synthetic_planet(1000 + i, seed, **kw)[3], cfg) for i in range(n)]
 
-# %% ../../nbs/api/65_models.factory.ipynb #2aa4b531
+# %% ../../nbs/api/65_models.factory.ipynb #c90a9e1f
 @dataclass
 class ModelConfig:
     "Everything that defines a SpectraMindModel."
@@ -188,7 +188,7 @@ class ModelConfig:
                        gat=replace(self.gat, d_model=self.d_model, d_node=self.features.d_node),
                        fusion=replace(self.fusion, d_model=self.d_model))
 
-# %% ../../nbs/api/65_models.factory.ipynb #4c3ad05b
+# %% ../../nbs/api/65_models.factory.ipynb #e3dd2f91
 def dataclass_from_dict(cls, d: dict):
     "Build dataclass `cls` from a (nested) dict; unknown keys raise ValueError."
     names = {f.name: f for f in dataclasses.fields(cls)}
@@ -214,7 +214,7 @@ def load_model_config(path: Optional[str]=None, # YAML file; None: the packaged 
     d = yaml.safe_load(p.read_text()) or {}
     return model_config({**d, **overrides})
 
-# %% ../../nbs/api/65_models.factory.ipynb #ff91eb91
+# %% ../../nbs/api/65_models.factory.ipynb #fa2bc72a
 class SpectraMindModel(nn.Module):
     "FGS1 Mamba + AIRS GAT + fusion + multi-scale decoder: predicts a correction to the physics depth and a sigma."
     def __init__(self, cfg: ModelConfig):
@@ -267,7 +267,7 @@ class SpectraMindModel(nn.Module):
         "Contrastive embedding of FGS1 segments: pooled Mamba features, projection, L2 normalisation."
         return F.normalize(self.proj(self.fgs(seg.float())[1]), dim=-1)
 
-# %% ../../nbs/api/65_models.factory.ipynb #662c451a
+# %% ../../nbs/api/65_models.factory.ipynb #5fc80794
 def build_model(cfg: Optional[ModelConfig]=None, # model config (None: defaults)
                 seed: int=0                      # seed of the parameter initialisation
                ) -> SpectraMindModel:
@@ -284,7 +284,7 @@ def tiny_config(**kw) -> ModelConfig:
     for k, v in kw.items(): base[k] = {**base[k], **v} if isinstance(v, dict) and k in base else v
     return model_config(base)
 
-# %% ../../nbs/api/65_models.factory.ipynb #5ff41fbe
+# %% ../../nbs/api/65_models.factory.ipynb #7fb08108
 DEFAULT_WEIGHTS = Path(str(resources.files("spectramind"))) / "weights" / "spectramind_model.pt"
 
 def save_model(model: SpectraMindModel, path: str|Path, meta: Optional[dict]=None) -> Path:
@@ -307,7 +307,7 @@ def load_model(path: Optional[str|Path]=None, map_location: str="cpu") -> Option
     model.load_state_dict(ck["state_dict"])
     return model.eval()
 
-# %% ../../nbs/api/65_models.factory.ipynb #d05d2ef1
+# %% ../../nbs/api/65_models.factory.ipynb #9549ba2c
 @torch.no_grad()
 def predict_spectrum(model: Optional[SpectraMindModel], # trained model, or None for the physics estimate alone
                      batch: Dict[str, torch.Tensor]      # collated features

@@ -7,14 +7,14 @@ Docs: https://spectramind-org.github.io/spectramind/api/models.fusion.html.md"""
 # %% auto #0
 __all__ = ['FUSION_KINDS', 'FusionConfig', 'Fusion']
 
-# %% ../../nbs/api/63_models.fusion.ipynb #352b71ca
+# %% ../../nbs/api/63_models.fusion.ipynb #20d39438
 from dataclasses import dataclass
 from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 from .blocks import MLP, RMSNorm, seeded
 
-# %% ../../nbs/api/63_models.fusion.ipynb #2dc046be
+# %% ../../nbs/api/63_models.fusion.ipynb #4f4cd905
 FUSION_KINDS = ("concat", "cross_attention", "gate")
 
 @dataclass
@@ -31,7 +31,7 @@ class Fusion(nn.Module):
         super().__init__()
         if cfg.kind not in FUSION_KINDS: raise ValueError(f"fusion kind {cfg.kind!r} not in {FUSION_KINDS}")
         self.cfg, d = cfg, cfg.d_model
-        self.mlp = MLP(2 * d if cfg.kind != "cross_attention" else d, 2 * d, d, cfg.dropout)
+        self.mlp = None if cfg.kind == "gate" else MLP(2 * d if cfg.kind == "concat" else d, 2 * d, d, cfg.dropout)
         self.norm = RMSNorm(d) if cfg.kind == "cross_attention" else None
         self.attn = nn.MultiheadAttention(d, cfg.heads, dropout=cfg.dropout, batch_first=True) if cfg.kind == "cross_attention" else None
         self.gate = nn.Linear(2 * d, d) if cfg.kind == "gate" else None

@@ -7,7 +7,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/models.gat.html.md"""
 # %% auto #0
 __all__ = ['GraphConfig', 'build_graph', 'batch_graph', 'GATConfig', 'AirsGAT', 'planet_attention']
 
-# %% ../../nbs/api/62_models.gat.ipynb #3b874165
+# %% ../../nbs/api/62_models.gat.ipynb #94d51911
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 import numpy as np
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch_geometric.nn import GATv2Conv
 from .blocks import MOLECULE_WINDOWS_UM, RMSNorm, seeded, window_mask, molecule_tags, wavelength_grid
 
-# %% ../../nbs/api/62_models.gat.ipynb #3c05653b
+# %% ../../nbs/api/62_models.gat.ipynb #eb79c7d2
 @dataclass
 class GraphConfig:
     "How the AIRS channel graph is built."
@@ -47,7 +47,7 @@ def build_graph(wl_um: np.ndarray,           # (c,) channel wavelengths, microns
     attr = np.stack([(wl_um[src] - wl_um[dst]) / cfg.dlambda_scale, tag[src], tag[dst], np.r_[seam, seam]], 1)
     return torch.from_numpy(np.stack([src, dst])), torch.from_numpy(attr.astype(np.float32))
 
-# %% ../../nbs/api/62_models.gat.ipynb #1f39fbae
+# %% ../../nbs/api/62_models.gat.ipynb #70e08ee6
 def batch_graph(edge_index: torch.Tensor, # (2, E) one graph's edges
                 edge_attr: torch.Tensor,  # (E, a) edge features
                 b: int,                   # number of graphs
@@ -57,7 +57,7 @@ def batch_graph(edge_index: torch.Tensor, # (2, E) one graph's edges
     off = (torch.arange(b, device=edge_index.device) * c).repeat_interleave(edge_index.shape[1])  # (b*E,)
     return edge_index.repeat(1, b) + off, edge_attr.repeat(b, 1)          # (2, b*E), (b*E, a)
 
-# %% ../../nbs/api/62_models.gat.ipynb #1999228b
+# %% ../../nbs/api/62_models.gat.ipynb #d7861b59
 @dataclass
 class GATConfig:
     "Sizes of the AIRS graph encoder."
@@ -68,7 +68,7 @@ class GATConfig:
     dropout: float = 0.1     # dropout on attention coefficients and residual branches
     edge_dim: int = 4        # edge features per edge
 
-# %% ../../nbs/api/62_models.gat.ipynb #49766cea
+# %% ../../nbs/api/62_models.gat.ipynb #5f6a50ed
 class AirsGAT(nn.Module):
     "Graph attention over the channel nodes: (b, c, f) -> (b, c, d)."
     def __init__(self, cfg: GATConfig):
@@ -106,7 +106,7 @@ class AirsGAT(nn.Module):
             h = h + self.drop(F.gelu(y))                          # (b*c, d)
         return self.norm(h).reshape(b, c, -1), att                # (b, c, d)
 
-# %% ../../nbs/api/62_models.gat.ipynb #0e6a2b7d
+# %% ../../nbs/api/62_models.gat.ipynb #90c981c3
 def planet_attention(edge_index: torch.Tensor, # (2, E') batched edges returned with the attention
                      alpha: torch.Tensor,      # (E', h) attention coefficients
                      i: int,                   # planet index in the batch

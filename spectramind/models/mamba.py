@@ -8,7 +8,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/models.mamba.html.md"""
 __all__ = ['log', 'SCAN_MODES', 'discretize', 'scan_ref', 'segsum', 'scan_chunked', 'scan_pscan', 'scan_cuda',
            'resolve_scan_mode', 'selective_scan', 'MambaConfig', 'MambaMixer', 'MambaLayer', 'FGSMambaEncoder']
 
-# %% ../../nbs/api/61_models.mamba.ipynb #2dc2d986
+# %% ../../nbs/api/61_models.mamba.ipynb #9a48893c
 import math
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -28,7 +28,7 @@ try:  # fused CUDA kernel; on CPU builds the import fails (no `selective_scan_cu
 except Exception:
     _mamba_ssm_scan = None
 
-# %% ../../nbs/api/61_models.mamba.ipynb #fc5e4b0d
+# %% ../../nbs/api/61_models.mamba.ipynb #859d9296
 def discretize(x: torch.Tensor,     # (b, l, e) input sequence
                delta: torch.Tensor, # (b, l, e) positive step sizes
                A: torch.Tensor,     # (e, n) negative state decay rates
@@ -52,7 +52,7 @@ def scan_ref(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see `discr
         ys.append((h * c_t.unsqueeze(1)).sum(-1))            # (b, e)
     return torch.stack(ys, 1) + D * x                        # (b, l, e)
 
-# %% ../../nbs/api/61_models.mamba.ipynb #e1d62898
+# %% ../../nbs/api/61_models.mamba.ipynb #0109fd34
 def segsum(z: torch.Tensor # (..., T) per-step log decays
           ) -> torch.Tensor: # (..., T, T): [t, s] = sum(z[s+1..t]) for t >= s, -inf above the diagonal
     "Exact segment sums of `z` (Dao & Gu 2024, the stable `segsum` of the SSD reference)."
@@ -64,7 +64,7 @@ def segsum(z: torch.Tensor # (..., T) per-step log decays
     keep = torch.tril(torch.ones(T, T, dtype=torch.bool, device=z.device), 0)
     return seg.masked_fill(~keep, float("-inf"))
 
-# %% ../../nbs/api/61_models.mamba.ipynb #e84e8fe2
+# %% ../../nbs/api/61_models.mamba.ipynb #f473cb7c
 def scan_chunked(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see `discretize`
                  B: torch.Tensor, C: torch.Tensor, D: torch.Tensor,     # see `scan_ref`
                  chunk: int=16                                          # chunk length T, time steps
@@ -87,7 +87,7 @@ def scan_chunked(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see `d
     hs = torch.cat(hs, 1)[:, :l]                             # (b, l, e, n)
     return (hs * C.unsqueeze(2)).sum(-1) + D * x             # (b, l, e)
 
-# %% ../../nbs/api/61_models.mamba.ipynb #39a37e66
+# %% ../../nbs/api/61_models.mamba.ipynb #7005febf
 SCAN_MODES = ("auto", "ref", "chunked", "pscan", "cuda")
 
 def scan_pscan(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see `discretize`
@@ -117,7 +117,7 @@ def resolve_scan_mode(mode: str,              # one of SCAN_MODES
     if device.type == "cuda" and _mamba_ssm_scan is not None: return "cuda"
     return "pscan" if _mambapy_pscan is not None else "chunked"
 
-# %% ../../nbs/api/61_models.mamba.ipynb #2599ff1a
+# %% ../../nbs/api/61_models.mamba.ipynb #af97071b
 def selective_scan(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see `discretize`
                    B: torch.Tensor, C: torch.Tensor, D: torch.Tensor,     # see `scan_ref`
                    mode: str="auto",                                      # backend, one of SCAN_MODES
@@ -134,7 +134,7 @@ def selective_scan(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, # see 
         else: y = scan_cuda(*args)
     return y.to(x.dtype)
 
-# %% ../../nbs/api/61_models.mamba.ipynb #320a699a
+# %% ../../nbs/api/61_models.mamba.ipynb #0e03e7c8
 @dataclass
 class MambaConfig:
     "Sizes of the FGS1 Mamba encoder."
@@ -158,7 +158,7 @@ class MambaConfig:
     @property
     def rank(self) -> int: return self.dt_rank or math.ceil(self.d_model / 16)
 
-# %% ../../nbs/api/61_models.mamba.ipynb #4cb47b6f
+# %% ../../nbs/api/61_models.mamba.ipynb #77ea310f
 class MambaMixer(nn.Module):
     "One selective-SSM mixer (Gu & Dao 2023, Algorithm 2), one time direction."
     def __init__(self, cfg: MambaConfig):
@@ -197,7 +197,7 @@ class MambaLayer(nn.Module):
         if self.bwd is not None: y = y + self.bwd(h.flip(1)).flip(1)  # time-reversed pass, (b, t, d)
         return x + self.drop(y)
 
-# %% ../../nbs/api/61_models.mamba.ipynb #ceb15e70
+# %% ../../nbs/api/61_models.mamba.ipynb #123fd170
 class FGSMambaEncoder(nn.Module):
     "Encode the FGS1 series (b, t, k) into per-step features (b, t, d) and a pooled vector (b, d)."
     def __init__(self, cfg: MambaConfig):
