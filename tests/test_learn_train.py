@@ -102,3 +102,14 @@ def test_gpu_model_check_dry_run(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     d = json.loads(out.read_text())
     assert d["dry_run"] and d["train_fp32"]["finite"] and all(v["ok"] for v in d["scan_parity"].values())
+
+
+def test_every_phase_loss_under_bf16_autocast(items):
+    # CPU bf16 autocast stands in for CUDA AMP: the losses must come out float32 and finite
+    from spectramind.learn.train import phase_loss
+    model, ctx, batch = build_model(TINY, 0), symbolic_context(), collate(items[:3])
+    for phase in ("supervised", "mae", "contrastive"):
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+            loss, parts = phase_loss(model, batch, phase, TrainConfig(), ctx, torch.Generator().manual_seed(0))
+        assert loss.dtype == torch.float32 and torch.isfinite(loss), phase
+        loss.backward()

@@ -218,7 +218,12 @@ def symbolic_terms(mu: torch.Tensor,                     # (b, c) depth
                    mask: Optional[torch.Tensor]=None,    # (b, c) valid channels (None: all)
                    quantiles: Optional[torch.Tensor]=None # (b, c, 3) or None
                   ) -> Dict[str, torch.Tensor]:          # term -> (b,) values
-    "Every symbolic term per planet (unweighted)."
+    "Every symbolic term per planet (unweighted), in float32 or wider with autocast off."
+    with torch.autocast(device_type=mu.device.type, enabled=False):
+        return _symbolic_terms(mu if mu.dtype == torch.float64 else mu.float(), ctx, cfg, mask,
+                               None if quantiles is None else quantiles.to(mu.dtype if mu.dtype == torch.float64 else torch.float32))
+
+def _symbolic_terms(mu, ctx, cfg, mask, quantiles):
     u = cfg.depth_unit
     m = torch.ones_like(mu, dtype=torch.bool) if mask is None else mask.bool()
     ms = m & ctx.spectral                                                            # AIRS-only shape terms
@@ -242,13 +247,18 @@ def supervised_loss(out: Dict[str, torch.Tensor],   # model outputs (mu, sigma, 
                     ctx: SymbolicContext,
                     cfg: LossConfig=LossConfig()
                    ) -> Tuple[torch.Tensor, Dict[str, float]]: # scalar loss, parts as floats
-    "GLL + auxiliary + pinball + weighted symbolic terms."
-    y, m = batch["y"].to(out["mu"].dtype), batch["y_mask"]
+    "GLL + auxiliary + pinball + weighted symbolic terms (computed in float32 with autocast off)."
+    with torch.autocast(device_type=out["mu"].device.type, enabled=False):
+        return _supervised_loss(out, batch, ctx, cfg)
+
+def _supervised_loss(out, batch, ctx, cfg):
+    y, m = batch["y"].float(), batch["y_mask"]
     mu, sigma, q = out["mu"].float(), out["sigma"].float(), out.get("quantiles")
     parts = dict(gll=gll_loss(y, mu, sigma, m, cfg.gll_normalize))
     sd = sigma.detach()
     parts["aux"] = sum(gll_loss(y, out[k].float(), sd, m, cfg.gll_normalize) for k in ("mu_coarse", "mu_mid"))
-    parts["quantile"] = pinball_loss(y, q.float(), mask=m, unit=cfg.depth_unit) if q is not None else mu.new_zeros(())
+    q = None if q is None else q.float()
+    parts["quantile"] = pinball_loss(y, q, mask=m, unit=cfg.depth_unit) if q is not None else mu.new_zeros(())
     for k, v in symbolic_terms(mu, ctx, cfg, None, q).items(): parts[k] = v.mean()
     loss = sum(cfg.weight(k) * v for k, v in parts.items())
     return loss, {k: float(v.detach()) for k, v in parts.items()}

@@ -138,11 +138,11 @@ def make_masks(batch: Dict[str, torch.Tensor], # collated features
 
 def mae_loss(out: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor],
              fgs_mask: torch.Tensor, node_mask: torch.Tensor) -> Tuple[torch.Tensor, Dict[str, float]]:
-    "Mean squared reconstruction error on hidden FGS1 steps and hidden channel nodes."
-    nodes = ((out["nodes_recon"].float() - batch["nodes"]) ** 2).mean(-1)            # (b, c)
+    "Mean squared reconstruction error on hidden FGS1 steps and hidden channel nodes (float32)."
+    nodes = ((out["nodes_recon"].float() - batch["nodes"].float()) ** 2).mean(-1)    # (b, c)
     parts = dict(mae_nodes=(nodes * node_mask).sum() / node_mask.sum().clamp_min(1))
     if "fgs_recon" in out:
-        fg = ((out["fgs_recon"].float() - batch["fgs"]) ** 2).mean(-1)               # (b, t)
+        fg = ((out["fgs_recon"].float() - batch["fgs"].float()) ** 2).mean(-1)       # (b, t)
         parts["mae_fgs"] = (fg * fgs_mask).sum() / fgs_mask.sum().clamp_min(1)
     return sum(parts.values()), {k: float(v.detach()) for k, v in parts.items()}
 
@@ -163,9 +163,10 @@ def transit_segments(batch: Dict[str, torch.Tensor], seg_len: int, gen: torch.Ge
 
 def info_nce(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, # (b, d) unit vectors each
              temperature: float=0.1) -> torch.Tensor:
-    "InfoNCE: each anchor's own positive against all positives and negatives of the batch."
-    logits = anchor @ torch.cat([positive, negative]).T / temperature               # (b, 2b)
-    return F.cross_entropy(logits, torch.arange(anchor.shape[0], device=anchor.device))
+    "InfoNCE: each anchor's own positive against all positives and negatives of the batch (float32)."
+    with torch.autocast(device_type=anchor.device.type, enabled=False):
+        logits = anchor.float() @ torch.cat([positive, negative]).float().T / temperature   # (b, 2b)
+        return F.cross_entropy(logits, torch.arange(anchor.shape[0], device=anchor.device))
 
 # %% ../../nbs/api/72_learn.train.ipynb #3b7c4396
 def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float=0.05) -> float:
@@ -288,6 +289,7 @@ def fit(model: SpectraMindModel,                  # model to train (moved to the
        ) -> TrainResult:
     "Train `model` in `cfg.phase` with checkpoints, top-k, early stopping and exact resume."
     if cfg.phase not in PHASES: raise ValueError(f"phase {cfg.phase!r} not in {PHASES}")
+    if not train_items or not val_items: raise ValueError(f"fit needs training and validation items, got {len(train_items)} and {len(val_items)}")
     out, dev = Path(out_dir), resolve_device(cfg.device); model.to(dev)
     ctx = symbolic_context(model.cfg.molecules, model.cfg.graph.seams, cfg.loss.band_ratios).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
