@@ -113,3 +113,12 @@ def test_every_phase_loss_under_bf16_autocast(items):
             loss, parts = phase_loss(model, batch, phase, TrainConfig(), ctx, torch.Generator().manual_seed(0))
         assert loss.dtype == torch.float32 and torch.isfinite(loss), phase
         loss.backward()
+
+
+def test_deterministic_option_restores_global_flag(items, tmp_path):
+    before = torch.are_deterministic_algorithms_enabled()
+    tc = TrainConfig(epochs=1, batch_size=3, patience=0, deterministic=True)
+    a = fit(build_model(TINY, 0), items[:6], items[6:], tc, tmp_path / "a")
+    b = fit(build_model(TINY, 0), items[:6], items[6:], replace(tc, deterministic=False), tmp_path / "b")
+    assert torch.are_deterministic_algorithms_enabled() == before
+    assert a.step_losses == b.step_losses and json.loads((tmp_path / "a" / "train_log.json").read_text())["deterministic"]

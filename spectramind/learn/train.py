@@ -13,7 +13,7 @@ __all__ = ['log', 'PHASES', 'MASK_STRATEGIES', 'MaskConfig', 'ContrastiveConfig'
            'run_ablation']
 
 # %% ../../nbs/api/72_learn.train.ipynb #a0d6c787
-import copy, json, math, time
+import copy, json, math, os, time
 from dataclasses import dataclass, field, asdict, replace
 from importlib import resources
 from pathlib import Path
@@ -66,6 +66,7 @@ class TrainConfig:
     grad_clip: float = 1.0      # max global grad norm (0: off)
     amp: bool = True            # bf16 autocast on CUDA (ignored on CPU)
     device: str = "auto"        # auto | cpu | cuda
+    deterministic: bool = False # torch deterministic algorithms during fit (bit-identical CUDA resume; slower)
     checkpoint_every: int = 1   # epochs between checkpoints
     keep_top_k: int = 3         # checkpoints kept, ranked by validation loss
     patience: int = 5           # epochs without improvement before stopping (0: never)
@@ -290,6 +291,12 @@ def fit(model: SpectraMindModel,                  # model to train (moved to the
     "Train `model` in `cfg.phase` with checkpoints, top-k, early stopping and exact resume."
     if cfg.phase not in PHASES: raise ValueError(f"phase {cfg.phase!r} not in {PHASES}")
     if not train_items or not val_items: raise ValueError(f"fit needs training and validation items, got {len(train_items)} and {len(val_items)}")
+    if cfg.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # must precede the first cuBLAS call to matter
+        prev = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try: return fit(model, train_items, val_items, replace(cfg, deterministic=False), out_dir, resume, stop_after)
+        finally: torch.use_deterministic_algorithms(prev[0], warn_only=prev[1])
     out, dev = Path(out_dir), resolve_device(cfg.device); model.to(dev)
     ctx = symbolic_context(model.cfg.molecules, model.cfg.graph.seams, cfg.loss.band_ratios).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -322,7 +329,7 @@ def fit(model: SpectraMindModel,                  # model to train (moved to the
                 save_checkpoint(p, model, opt, sched, scaler, state, model.cfg, cfg)
         log.info("epoch %d/%d %s train %.4f val %.4f", state["epoch"], cfg.epochs, cfg.phase, tr, val["val"])
     seeds = dict(seed=cfg.seed, epoch_seeds=[epoch_seed(cfg.seed, e) for e in range(state["epoch"])])
-    (out / "train_log.json").write_text(json.dumps(dict(train_config=asdict(cfg), model_config=asdict(model.cfg),
+    (out / "train_log.json").write_text(json.dumps(dict(train_config=asdict(cfg), deterministic=torch.are_deterministic_algorithms_enabled(), model_config=asdict(model.cfg),
                                                         seeds=seeds, history=state["history"]), indent=1, default=str))
     return TrainResult(state["history"], state["step_losses"], state["best_val"], state["topk"],
                        str(out / "last.pt") if (out / "last.pt").exists() else None,
