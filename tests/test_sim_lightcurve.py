@@ -54,3 +54,20 @@ def test_agrees_with_raw_path(seed, pid):
     noisy, _ = calibrate_box(simulate_visit(t, 0, make_rng(seed, pid, 0), scale=0.08, cosmic_rate=0.0))
     z = ((noisy - lc.meta["expected"]) / np.sqrt(lc.var))[:, good]
     assert abs(z.std() - 1) < 0.1 and abs(z.mean()) < 0.1   # variance model within 10%
+
+
+def test_lightcurve_level_dataset(tmp_path):
+    import json
+    import pandas as pd
+    from spectramind.sim.dataset import write_dataset
+    man = write_dataset(tmp_path / "lc", n_train=2, n_test=1, seed=8, scale=0.02, level="lightcurve", progress=False)
+    files = sorted((tmp_path / "lc" / "lightcurves").rglob("*.npz"))
+    assert len(files) == sum(man["planets"]["train"].values()) + sum(man["planets"]["test"].values())
+    tr = pd.read_csv(tmp_path / "lc" / "train.csv")
+    for f in files:
+        lc = read_lightcurves(f)
+        assert lc.flux.shape == (3, 283)                       # 112 AIRS exposures -> 3 bins of 30
+        if f.parent.name == "train":
+            assert np.array_equal(tr.set_index("planet_id").loc[lc.planet_id].to_numpy(), draw_planet(make_rng(8, lc.planet_id), lc.planet_id).depth)
+    assert json.loads((tmp_path / "lc" / "sim_manifest.json").read_text())["level"] == "lightcurve"
+    assert (tmp_path / "lc_solution.csv").exists() and not (tmp_path / "lc" / "train").exists()
