@@ -74,9 +74,9 @@ def symbolic_context(molecules: Dict[str, List[List[float]]]=MOLECULE_WINDOWS_UM
     spectral = torch.ones(len(wl), dtype=torch.bool); spectral[0] = wl_um is not None
     ratios = [(names.index(a), names.index(b)) for a, b, *_ in band_ratios]
     return SymbolicContext(wm.any(0), wm, torch.as_tensor(molecule_templates(wl, molecules), dtype=dtype), spectral,
-                           torch.as_tensor(np.array(seams, dtype=np.int64).reshape(-1, 2)),
-                           torch.as_tensor(np.array(ratios, dtype=np.int64).reshape(-1, 2)),
-                           torch.as_tensor(np.array([r[2:] for r in band_ratios], dtype=float).reshape(-1, 2), dtype=dtype), names)
+                           torch.as_tensor(np.array(seams, dtype=np.int64).reshape(-1, 2)),          # (P, 2)
+                           torch.as_tensor(np.array(ratios, dtype=np.int64).reshape(-1, 2)),         # (R, 2)
+                           torch.as_tensor(np.array([r[2:] for r in band_ratios], dtype=float).reshape(-1, 2), dtype=dtype), names)  # (R, 2)
 
 # %% ../../nbs/api/70_learn.losses.ipynb #c566deaf
 def smoothness_loss(mu: torch.Tensor,                  # (b, c) depth

@@ -154,7 +154,8 @@ def transit_segments(batch: Dict[str, torch.Tensor], seg_len: int, gen: torch.Ge
     x, it = batch["fgs"], batch["in_transit"].cpu()
     t = x.shape[1]; L = min(seg_len, t); segs = [[], [], []]
     for i in range(x.shape[0]):
-        idx = torch.nonzero(it[i]).flatten(); lo, hi = (int(idx[0]), int(idx[-1])) if len(idx) else (0, t - 1)
+        idx = torch.nonzero(it[i]).flatten()                                     # (n_in,) in-transit steps
+        lo, hi = (int(idx[0]), int(idx[-1])) if len(idx) else (0, t - 1)
         in_lo, in_hi = max(0, min(lo, t - L)), max(0, min(hi - L + 1, t - L))
         for j in range(2): segs[j].append(int(torch.randint(in_lo, max(in_hi, in_lo) + 1, (1,), generator=gen)))
         oot = [range(0, lo - L + 1), range(hi + 1, t - L + 1)]

@@ -45,7 +45,7 @@ class MultiScaleDecoder(nn.Module):
         hf = self.fine_mlp(torch.cat([h, hc_up, hm_up], -1))                      # (b, c, d)
         coarse = upsample_channels(self.coarse_head(hc), self.kc, c).squeeze(-1)  # (b, c)
         mid = coarse + upsample_channels(self.mid_head(hm), self.km, c).squeeze(-1)  # (b, c)
-        return mid + self.fine_head(hf).squeeze(-1), coarse, mid, hf
+        return mid + self.fine_head(hf).squeeze(-1), coarse, mid, hf             # (b, c) x3, (b, c, d)
 
 # %% ../../nbs/api/64_models.decoders.ipynb #4f7efc4b
 QUANTILES = (0.1, 0.5, 0.9)

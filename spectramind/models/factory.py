@@ -239,7 +239,7 @@ class SpectraMindModel(nn.Module):
         "Channel features (b, c, d) from the GAT, or from the per-channel MLP when the GAT is off."
         if self.gat is not None: return self.gat(nodes, self.edge_index, self.edge_attr, cond, mask, att)
         h = self.node_mlp(nodes) + cond.unsqueeze(1)                               # (b, c, d)
-        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.node_mask_token.to(h.dtype), h)
+        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.node_mask_token.to(h.dtype), h)  # (b, c, d)
         return h, []
 
     def forward(self, batch: Dict[str, torch.Tensor],      # collated features

@@ -93,8 +93,8 @@ class AirsGAT(nn.Module):
                ) -> Tuple[torch.Tensor, List[Tuple[torch.Tensor, torch.Tensor]]]: # (b, c, d), [((2, E'), (E', h))]
         b, c, _ = x.shape
         h = self.embed(x)                                         # (b, c, d)
-        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.mask_token.to(h.dtype), h)
-        if cond is not None: h = h + cond.unsqueeze(1)
+        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.mask_token.to(h.dtype), h)  # (b, c, d)
+        if cond is not None: h = h + cond.unsqueeze(1)                 # (b, 1, d) broadcast over c
         h = h.reshape(b * c, -1)                                  # (b*c, d) PyG node layout
         bei, bea = batch_graph(edge_index, edge_attr.to(h.dtype), b, c)
         att = []

@@ -213,7 +213,7 @@ class FGSMambaEncoder(nn.Module):
                 return_latents: bool=False               # also return each layer's output
                ) -> Tuple[torch.Tensor, torch.Tensor, List[torch.Tensor]]: # (b, t, d), (b, d), [(b, t, d)] * layers
         h = self.embed(x)                                # (b, t, d)
-        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.mask_token.to(h.dtype), h)
+        if mask is not None: h = torch.where(mask.unsqueeze(-1), self.mask_token.to(h.dtype), h)  # (b, t, d)
         lat = []
         for layer in self.layers:
             h = layer(h)
