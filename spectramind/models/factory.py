@@ -41,7 +41,7 @@ class FeatureConfig:
     "How light curves and the fit become model inputs."
     t_fgs: int = 256            # t: FGS1 steps after binning
     n_bins: int = 32            # time bins of each channel's light curve
-    fgs_aux: List[str] = field(default_factory=lambda: ["fgs_cx", "fgs_cy", "fgs_jitter"])  # LightCurves.aux keys
+    fgs_aux: List[str] = field(default_factory=lambda: ["fgs_cx|fgs_dx", "fgs_cy|fgs_dy", "fgs_jitter"])  # LightCurves.aux keys; 'a|b': first present
     oot_phase: float = 0.6      # |t - t0| / t14 beyond which a sample is out of transit
 
     @property
@@ -93,7 +93,7 @@ def build_features(lcs: LightCurves,        # one visit's light curves (FGS1 = c
     rel = flux / np.nanmedian(flux[oot], axis=0) - 1.0                            # (t, c)
     white = max(float(np.mean(fit.depth[1:])), 1e-5)
     sig = np.maximum(fit.sigma, 1e-7)
-    aux = [lcs.aux.get(k, np.zeros_like(t)) for k in cfg.fgs_aux]
+    aux = [next((lcs.aux[k] for k in spec.split("|") if k in lcs.aux), np.zeros_like(t)) for spec in cfg.fgs_aux]
     aux = [(a - np.median(a)) / (1.4826 * np.median(np.abs(a - np.median(a))) + 1e-9) for a in aux]
     fgs = bin_time(np.stack([rel[:, 0] / white, *aux, phase], 1), t, cfg.t_fgs)   # (t_fgs, k)
     lc = bin_time(rel / white, t, cfg.n_bins).T                                   # (n_bins, c) -> (c, n_bins)
