@@ -39,3 +39,13 @@ def test_save_load_apply(tmp_path):
     tf = TransitFit(7, 3.7, 2.9, y + 2e-4*rng.standard_normal(N_WL), C, np.zeros((N_WL, 2)), {}, 0).validate()
     out = apply_prior(tf, pca)
     assert out.params["prior"]["kind"] == "pca" and np.all(out.sigma <= tf.sigma*(1 + 1e-9)) and np.isfinite(out.depth).all()
+
+def test_fit_planet_applies_configured_prior(tmp_path):
+    from spectramind.transit.model import inject_lightcurves
+    from spectramind.transit.fit import fit_planet
+    rng = make_rng(0, 3); p = save_prior(fit_pca_prior(spectra(rng, 300), k=4), tmp_path/"pca.npz")
+    star = dict(P=4.0, sma=10.0, i=88.5, Ts=5600.0)
+    lc, _ = inject_lightcurves(spectra(rng, 1)[0], star, seed=2)
+    raw, post = fit_planet([lc], star), fit_planet([lc], star, prior="pca", prior_path=str(p))
+    assert "prior" not in raw.params and post.params["prior"]["kind"] == "pca"
+    assert np.median(post.sigma[1:]) < np.median(raw.sigma[1:])
