@@ -111,7 +111,7 @@ def _depth(lc, truth):
 
 
 def test_known_depth_survives_calibration():
-    obs, truth = toy_observation(n_pairs=480, seed=None, depth=0.01, foreground=0.006)
+    obs, truth = toy_observation(n_pairs=480, seed=None, depth=0.01, foreground=0.006, dither=True)   # noise free, dithered ADC
     for fast in (True, False):
         lc = lightcurves_from_obs(obs, fast=fast)
         f, a = _depth(lc, truth)
