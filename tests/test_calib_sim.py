@@ -125,3 +125,17 @@ def test_lightcurve_variance_matches_scatter():
         z2 = d[flat_part] ** 2 / v[flat_part]
         assert flat_part.sum() > 30 and abs(z2[:, 1:].mean() - 1) < 0.1, (cfg, z2[:, 1:].mean())
         assert abs(z2[:, 0].mean() - 1) < 0.4, (cfg, z2[:, 0].mean())     # FGS1: one channel, a few dozen differences
+
+
+def test_simulated_hot_and_dead_pixels_flagged():
+    "The simulator's hot pixels (dark 0.012-12 e-/s vs a 0.006 median) and dead pixels are flagged from its maps."
+    from spectramind.sim.detector import draw_calibration
+    from spectramind.calib.pixels import static_flags
+    for inst in ("AIRS-CH0", "FGS1"):
+        for k in range(3):
+            cal = draw_calibration(make_rng(SEED, 77, k), inst)
+            f = static_flags(cal)
+            hot = (f & Flag.HOT) != 0
+            assert hot[cal.dark > 0.03].all()                          # every clearly hot pixel
+            assert (cal.dark[hot] > 0.012).mean() > 0.9                # and few others
+            assert ((f & Flag.DEAD) != 0)[cal.dead].all()
