@@ -20,7 +20,23 @@ def planet(seed, t0=None, noise=1.0, visit=0, **kw):
     ld = ld_grey(WL, Ts) + np.c_[r.uniform(-0.04, 0.04) + 0.02*(WL - 2.9), np.zeros(N_WL)]
     lc, _ = inject_lightcurves(d, star, t0_h=r.uniform(3.2, 4.3) if t0 is None else t0, ld=ld, noise=noise,
                                seed=seed, visit=visit, planet_id=seed, **kw)
-    return lc, star, d
+    return replace(lc, meta={**lc.meta, "foreground": False}), star, d   # the injector adds no foreground
+
+def test_foreground_dilution_corrected():
+    "An additive foreground of 0.65 % of the star light dilutes the depths; light curves without a background step are corrected."
+    lvl = {}
+    for s in range(3):
+        lc, star, d = planet(300 + s)
+        S = np.median(lc.flux, 0); fl = replace(lc, flux=lc.flux + 0.0065*S[None], meta={k: v for k, v in lc.meta.items() if k != "foreground"})
+        for name, tf in (("raw", fit_planet([fl], star, fg_frac=0.0, fg_frac_sd=0.0)), ("corrected", fit_planet([fl], star)),
+                         ("clean", fit_planet([lc], star))):
+            a = np.ones(N_WL - 1)/(N_WL - 1); sl = np.sqrt(a @ tf.cov[1:, 1:] @ a)
+            lvl.setdefault(name, []).append(((tf.depth[1:] - d[1:]).mean()/d[1:].mean(), ((tf.depth[1:] - d[1:]).mean())/sl))
+    rel = {k: np.array(v) for k, v in lvl.items()}
+    print({k: (np.round(v[:, 0]*100, 3).tolist(), np.round(v[:, 1], 2).tolist()) for k, v in rel.items()})
+    assert np.all(rel["raw"][:, 0] < -0.003), rel["raw"]                      # 0.65 % too shallow without the correction
+    assert np.all(np.abs(rel["corrected"][:, 0] - rel["clean"][:, 0]) < 0.001), rel   # corrected = as if there were none
+    assert np.all(np.abs(rel["corrected"][:, 1]) < 3), rel
 
 def test_inject_and_recover_pulls():
     pulls, fgs, times = [], [], []
