@@ -1,0 +1,84 @@
+"""Model benchmark on held-out simulated planets: physics-only vs the shipped model vs the same model trained without
+symbolic terms.
+
+    python benchmarks/bench_model.py [--n-test 120] [--weights spectramind/weights/spectramind_model.pt]
+
+Held-out planets come from the simulator's light-curve mode with seed SPLIT_SEEDS['test'] (spectramind.learn.data),
+which neither training nor any choice made during training used (those use the train and validation seeds).
+The ablation model (all symbolic loss weights 0, same size, data, seed and epochs) is trained once by
+benchmarks/train_shipped_model.py --no-symbolic into runs/bench_model/ (reused when present).
+
+Prints, per planet with visits averaged:
+  * the competition score (and its FGS1 / AIRS parts) of physics-only, the model, and the model without symbolic terms;
+  * rule violations per planet of each (spectramind.learn.audit.audit_planets with the default tolerances);
+  * training time at the shipped size, as recorded in each weights file's metadata;
+  * the validation comparison stored with the weights (what load_refiner decides on).
+"""
+from __future__ import annotations
+import argparse, sys, time
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_shipped_model import planet_scores, shipped_model_config, train_shipped   # noqa: E402
+
+
+def violations(mu: np.ndarray, ids: np.ndarray) -> dict:
+    "Mean violated rules per planet and planets violating each rule."
+    import torch
+    from spectramind.learn.audit import AuditConfig, audit_planets
+    from spectramind.learn.losses import LossConfig, SYMBOLIC_TERMS, symbolic_context
+    recs, _ = audit_planets(ids, torch.as_tensor(mu), symbolic_context(), LossConfig(), AuditConfig())
+    return dict(per_planet=float(np.mean([r["n_violated"] for r in recs])),
+                rules={k: int(sum(r["rules"][k]["violated"] for r in recs)) for k in SYMBOLIC_TERMS})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-test", type=int, default=120)
+    ap.add_argument("--weights", default=str(ROOT / "spectramind/weights/spectramind_model.pt"))
+    ap.add_argument("--no-symbolic-weights", default=str(ROOT / "runs/bench_model/no_symbolic.pt"))
+    ap.add_argument("--cache-dir", default=str(ROOT / "runs/sim_cache")); ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    import torch
+    from spectramind.learn.data import SPLIT_SEEDS, simulate_items
+    from spectramind.learn.refine import read_meta
+    from spectramind.models.factory import load_model
+    torch.set_num_threads(a.threads)
+    meta = read_meta(a.weights)
+    if not Path(a.no_symbolic_weights).is_file():
+        print(f"training the no-symbolic model -> {a.no_symbolic_weights}")
+        train_shipped(meta["n_train_planets"], meta["n_val_planets"], meta["train_config"]["epochs"], meta["seeds"]["train"],
+                      symbolic=False, out=a.no_symbolic_weights, workers=a.workers, threads=a.threads, cache_dir=a.cache_dir,
+                      command="benchmarks/bench_model.py (ablation: --no-symbolic)")
+    meta0 = read_meta(a.no_symbolic_weights)
+    cfg = shipped_model_config().features
+    t0 = time.time()
+    test = simulate_items(a.n_test, SPLIT_SEEDS["test"], a.workers, cache=Path(a.cache_dir) / f"test_{a.n_test}.npz", cfg=cfg)
+    print(f"held-out test: {a.n_test} planets ({len(test)} visits), simulator seed {SPLIT_SEEDS['test']} ({time.time() - t0:.0f} s)")
+    sym, nosym = planet_scores(load_model(a.weights), test), planet_scores(load_model(a.no_symbolic_weights), test)
+    rows = [("physics only", sym["physics"], None), ("model (GLL + symbolic)", sym["model"], meta),
+            ("model, no symbolic terms", nosym["model"], meta0)]
+    print("\n| predictor | score | FGS1 part | AIRS part | violations / planet | train s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    viol = {}
+    for name, r, m in rows:
+        v = violations(r["mu"], sym["ids"]); viol[name] = v
+        ts = f"{m['train_seconds']:.0f} ({m['epochs_run']} epochs)" if m else "-"
+        print(f"| {name} | {r['score']['score']:.4f} | {r['score']['fgs']:.4f} | {r['score']['airs']:.4f} | {v['per_planet']:.2f} | {ts} |")
+    viol["truth (labels)"] = violations(sym["y"], sym["ids"])
+    print(f"| truth (labels), for reference | - | - | - | {viol['truth (labels)']['per_planet']:.2f} | - |")
+    print("\nplanets violating each rule:")
+    for name, v in viol.items(): print(f"  {name:26s} {v['rules']}")
+    p, s, n = (r["score"]["score"] for _, r, _ in rows)
+    print(f"\nmodel - physics: {s - p:+.4f} (target >= +0.03); symbolic terms: score {s - n:+.4f}, "
+          f"violations/planet {viol[rows[1][0]]['per_planet'] - viol[rows[2][0]]['per_planet']:+.2f}")
+    print(f"shipped model: {meta['params']:,} parameters, {meta['n_train_planets']} train / {meta['n_val_planets']} validation planets, "
+          f"{meta['seconds_per_epoch']:.1f} s per epoch, {Path(a.weights).stat().st_size / 2**20:.2f} MB")
+    print(f"validation record (used by load_refiner): {meta['validation']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Train the small model shipped in spectramind/weights/ on simulated planets (CPU, deterministic).
+
+The shipped weights were made by exactly this command (1 torch thread, from the repository root):
+
+    python benchmarks/train_shipped_model.py
+
+which is the same as
+
+    python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
+        --out spectramind/weights/spectramind_model.pt
+
+Steps: simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
+SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, features;
+supervised training (GLL + symbolic terms; `--no-symbolic` sets every symbolic weight to 0, the ablation model of
+benchmarks/bench_model.py); the best epoch by validation loss is kept. Then the validation planets are scored with
+the physics estimate and with the model (visits averaged per planet), and that comparison goes into the weights'
+metadata: spectramind.learn.refine.load_refiner uses the model only when it beat physics there.
+
+Writes the weights file (config + state dict + meta: command, seeds, planet counts, git sha, timings, validation
+scores) and model_config.json + meta.json beside it. Simulated items are cached under --cache-dir (reruns skip
+the simulation); training checkpoints go to --work-dir.
+"""
+from __future__ import annotations
+import argparse, json, shlex, subprocess, sys, time
+from dataclasses import asdict, replace
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shipped_model_config():
+    "The shipped size: tiny_config widened to d_model 32, FGS1 binned to 64 steps, 16 time bins per channel."
+    from spectramind.models.factory import tiny_config
+    return tiny_config(d_model=32, features={"t_fgs": 64, "n_bins": 16}, mamba={"d_state": 8}, gat={"n_layers": 2})
+
+
+def seam_tolerance(items, q: float = 0.99, unit: float = 1e-4) -> float:
+    "The q-quantile of the true FGS1 / first-AIRS-channel jump over the TRAINING labels, in depth units (0.5 steps)."
+    y = np.stack([it["y"].numpy() for it in items])
+    return float(np.ceil(np.quantile(np.abs(y[:, 0] - y[:, 1]) / unit, q) * 2) / 2)
+
+
+def shipped_train_config(epochs: int, seed: int, symbolic: bool, seam_tol: float = 5.0):
+    """AdamW, warmup + cosine, batch 16. Symbolic weights as in conf/train/default.yaml except: seam tolerance from the
+    training labels (`seam_tolerance`: the simulated FGS1 band legitimately jumps from the first AIRS channel) and
+    coherence weight 0.002 (the templates do not span the labels: they pay a coherence cost themselves);
+    `symbolic=False` sets every symbolic weight to 0."""
+    from spectramind.learn.train import TrainConfig
+    from spectramind.learn.losses import LossConfig, SYMBOLIC_TERMS
+    loss = replace(LossConfig(), seam_tol=seam_tol, coherence=0.002)
+    if not symbolic: loss = replace(loss, **{t: 0.0 for t in SYMBOLIC_TERMS})
+    return TrainConfig(seed=seed, phase="supervised", epochs=epochs, batch_size=16, lr=1e-3, warmup_steps=50,
+                       patience=8, keep_top_k=1, device="cpu", loss=loss)
+
+
+def git_sha() -> str:
+    try: return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except Exception: return "unknown"
+
+
+def planet_scores(model, items, batch_size: int = 64) -> dict:
+    "Per-planet mu, sigma (visits averaged) of physics and model, the truth, and their scores."
+    import torch
+    from spectramind.models.factory import collate, predict_spectrum
+    from spectramind.learn.refine import combine_visits
+    from spectramind.metric import score_parts
+    pid = np.array([int(it["planet_id"]) for it in items]); y = np.stack([it["y"].numpy() for it in items])
+    res = {}
+    for name, m in (("physics", None), ("model", model)):
+        mu, s = [], []
+        for i in range(0, len(items), batch_size):
+            p = predict_spectrum(m, collate(items[i:i + batch_size])); mu.append(p["mu"]); s.append(p["sigma"])
+        ids, mu_p, s_p = combine_visits(pid, np.concatenate(mu), np.concatenate(s))
+        res[name] = dict(mu=mu_p, sigma=s_p)
+    _, y_p, _ = combine_visits(pid, y, y)
+    for name in ("physics", "model"):
+        res[name]["score"] = score_parts(y_p, res[name]["mu"], res[name]["sigma"])
+    res["ids"], res["y"] = ids, y_p
+    return res
+
+
+def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: int = 0, symbolic: bool = True,
+                  out: str | Path = ROOT / "spectramind/weights/spectramind_model.pt", workers: int = 2,
+                  threads: int = 1, cache_dir: str | Path = ROOT / "runs/sim_cache", work_dir: str | Path = ROOT / "runs/train_shipped",
+                  command: str = "") -> dict:
+    "Simulate (cached), train, validate against physics, save weights + metadata; returns the metadata."
+    import torch
+    from spectramind.learn.data import SPLIT_SEEDS, simulate_items
+    from spectramind.learn.train import fit
+    from spectramind.models.factory import build_model, load_model, save_model
+    from spectramind.models.blocks import count_parameters
+    torch.set_num_threads(threads)
+    mcfg, cache = shipped_model_config(), Path(cache_dir)
+    t0 = time.time()
+    tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}.npz", cfg=mcfg.features)
+    va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}.npz", cfg=mcfg.features)
+    t_sim = time.time() - t0
+    tcfg = shipped_train_config(epochs, seed, symbolic, seam_tolerance(tr))
+    work = Path(work_dir) / ("symbolic" if symbolic else "no_symbolic")
+    model = build_model(mcfg, seed=seed)
+    t0 = time.time(); r = fit(model, tr, va, tcfg, work); t_train = time.time() - t0
+    best = load_model(r.best_model)
+    sc = planet_scores(best, va)
+    phys, mod = sc["physics"]["score"], sc["model"]["score"]
+    best_epoch = min(r.history, key=lambda h: h["val"])["epoch"]
+    meta = dict(command=command, git_sha=git_sha(), torch=torch.__version__, threads=threads,
+                seeds=dict(train=seed, sim_train=SPLIT_SEEDS["train"], sim_val=SPLIT_SEEDS["val"]),
+                n_train_planets=n_train, n_val_planets=n_val, n_train_items=len(tr), n_val_items=len(va),
+                symbolic=symbolic, params=count_parameters(best), epochs_run=len(r.history), best_epoch=best_epoch,
+                train_seconds=round(t_train, 1), simulate_seconds=round(t_sim, 1),
+                seconds_per_epoch=round(float(np.mean([h["seconds"] for h in r.history])), 2),
+                train_config=asdict(tcfg),
+                validation=dict(physics_score=phys["score"], model_score=mod["score"], gain=mod["score"] - phys["score"],
+                                physics_fgs=phys["fgs"], physics_airs=phys["airs"], model_fgs=mod["fgs"], model_airs=mod["airs"],
+                                n_planets=len(sc["ids"]), beats_physics=bool(mod["score"] > phys["score"])))
+    out = Path(out)
+    save_model(best, out, meta=meta)
+    (out.parent / "model_config.json").write_text(json.dumps(asdict(best.cfg), indent=1)) if out.name == "spectramind_model.pt" else None
+    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    print(f"{'symbolic' if symbolic else 'no symbolic'}: {len(tr)} train / {len(va)} val items, {meta['params']:,} parameters, "
+          f"{len(r.history)} epochs in {t_train:.0f} s (best {best_epoch}); validation score physics {phys['score']:.4f} "
+          f"model {mod['score']:.4f} (gain {mod['score'] - phys['score']:+.4f}) -> {out} ({out.stat().st_size / 2**20:.2f} MB)")
+    return meta
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-train", type=int, default=800); ap.add_argument("--n-val", type=int, default=160)
+    ap.add_argument("--epochs", type=int, default=24); ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-symbolic", action="store_true", help="all symbolic loss weights 0 (ablation model)")
+    ap.add_argument("--out", default=str(ROOT / "spectramind/weights/spectramind_model.pt"))
+    ap.add_argument("--workers", type=int, default=2); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache-dir", default=str(ROOT / "runs/sim_cache")); ap.add_argument("--work-dir", default=str(ROOT / "runs/train_shipped"))
+    a = ap.parse_args(argv)
+    cmd = "python benchmarks/train_shipped_model.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
+    return train_shipped(a.n_train, a.n_val, a.epochs, a.seed, not a.no_symbolic, a.out, a.workers, a.threads,
+                         a.cache_dir, a.work_dir, cmd.strip())
+
+
+if __name__ == "__main__":
+    main()
