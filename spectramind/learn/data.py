@@ -8,7 +8,7 @@ Docs: https://spectramind-org.github.io/spectramind/api/learn.data.html.md"""
 __all__ = ['log', 'SPLIT_SEEDS', 'split_planet_ids', 'to_numpy_item', 'to_torch_item', 'simulate_planet_items', 'save_items',
            'load_items', 'simulate_items', 'items_from_fits']
 
-# %% ../../nbs/api/73_learn.data.ipynb #95b10909
+# %% ../../nbs/api/73_learn.data.ipynb #160da65e
 import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -23,7 +23,7 @@ from ..models.factory import FeatureConfig, STAR_KEYS, build_features
 
 log = get_logger(__name__)
 
-# %% ../../nbs/api/73_learn.data.ipynb #46094224
+# %% ../../nbs/api/73_learn.data.ipynb #1cc10c67
 SPLIT_SEEDS = dict(train=7301, val=7302, test=7303)   # simulator seed of each split (held-out test: benchmark only)
 
 def split_planet_ids(split: str, # 'train', 'val' or 'test'
@@ -33,7 +33,7 @@ def split_planet_ids(split: str, # 'train', 'val' or 'test'
     from spectramind.sim.dataset import planet_ids
     return planet_ids(SPLIT_SEEDS[split], n)
 
-# %% ../../nbs/api/73_learn.data.ipynb #d02eea3f
+# %% ../../nbs/api/73_learn.data.ipynb #aea8ab14
 def to_numpy_item(item: Dict[str, torch.Tensor]) -> Dict[str, np.ndarray]:
     "A feature dict with numpy arrays (for pickling and .npz files)."
     return {k: v.numpy() for k, v in item.items()}
@@ -54,7 +54,7 @@ def simulate_planet_items(seed: int,       # simulator seed (the split's seed)
     tf = fit_planet(lcs, truth.star)
     return [to_numpy_item(build_features(lc, tf, truth.star, truth.depth, cfg)) for lc in lcs]
 
-# %% ../../nbs/api/73_learn.data.ipynb #fe897f13
+# %% ../../nbs/api/73_learn.data.ipynb #33ce045c
 def _recipe(n: int, seed: int, cfg: FeatureConfig, scale: float) -> dict:
     return dict(n=int(n), seed=int(seed), features=asdict(cfg), scale=float(scale))
 
@@ -73,7 +73,7 @@ def load_items(path: str|Path) -> tuple[List[Dict[str, torch.Tensor]], dict]:
     n = len(arrays[keys[0]]) if keys else 0
     return [{k: torch.from_numpy(np.array(arrays[k][i])) for k in keys} for i in range(n)], recipe
 
-# %% ../../nbs/api/73_learn.data.ipynb #ce368e03
+# %% ../../nbs/api/73_learn.data.ipynb #09794bf0
 def simulate_items(n: int,                       # number of planets (a planet with 2 visits gives 2 items)
                    seed: int,                    # simulator seed (see SPLIT_SEEDS)
                    workers: int=1,               # worker processes (spawned); 1 = in this process
@@ -102,7 +102,7 @@ def simulate_items(n: int,                       # number of planets (a planet w
     if cache is not None: save_items(cache, items, recipe)
     return [to_torch_item(it) for it in items]
 
-# %% ../../nbs/api/73_learn.data.ipynb #c43197d0
+# %% ../../nbs/api/73_learn.data.ipynb #841c3e30
 def _lookup(table: Any, pid: int, cols: Optional[Sequence[str]]=None) -> Any:
     "Row `pid` of a dict keyed by planet id or a frame with a planet_id column (None when absent)."
     if table is None: return None
