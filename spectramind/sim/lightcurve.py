@@ -164,7 +164,7 @@ def _lightcurves(truth, visit, rng, scale, airs_bin, fgs_bin, airs_rows, fgs_rad
     tb = bin_sum(exposure_times_h("AIRS-CH0", na), airs_bin) / airs_bin
     aux = dict(fgs_cy=bin_sum(Mf["dy"], fgs_bin)[:nb] / fgs_bin, fgs_cx=bin_sum(Mf["dx"], fgs_bin)[:nb] / fgs_bin,  # pointing offsets, px: same keys as the light-curve stage (the fit standardises them)
                airs_y=bin_sum(Ma["dy"], airs_bin) / airs_bin, airs_w=bin_sum(Ma["width"], airs_bin) / airs_bin)
-    meta = dict(source="sim.lightcurve", scale=scale, airs_bin=airs_bin, fgs_bin=fgs_bin, airs_rows=list(airs_rows), fgs_radius=fgs_radius,
+    meta = dict(source="sim.lightcurve", foreground=True, scale=scale, airs_bin=airs_bin, fgs_bin=fgs_bin, airs_rows=list(airs_rows), fgs_radius=fgs_radius,
                 expected=expected, var_terms={k: to283(vf[k], va[k]) for k in ("photon", "read", "dark")},
                 depth=truth.depth.copy(), t0_h=st.orbit["t0_h"], orbit=dict(st.orbit), ld_law=truth.ld_law)
     return LightCurves(truth.planet_id, int(visit), tb, flux, var, np.zeros(var.shape, np.uint8), target_wavelengths().copy(), aux, meta).validate()

@@ -249,6 +249,6 @@ def inject_lightcurves(depth: np.ndarray,         # (283,) true (Rp/Rs)^2 per ch
     var = model*noise**2
     flux = model + np.sqrt(var)*rng.standard_normal(model.shape)
     lc = LightCurves(planet_id, visit, t, flux, np.maximum(var, 1e-30) if noise > 0 else np.zeros_like(var) + 1e-30,
-                     np.zeros(flux.shape, np.uint8), wl, aux, {"source": "inject_lightcurves", "seed": seed})
+                     np.zeros(flux.shape, np.uint8), wl, aux, {"source": "inject_lightcurves", "seed": seed, "foreground": False})
     truth = dict(depth=np.asarray(depth, float), ld=ld, t0_h=t0_h, spectrum_e=S, transit=T, drift=drift_amp*drift, jitter=jit, model=model)
     return lc.validate(), truth
