@@ -460,9 +460,11 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
                          clip_sigma=cfg.clip_sigma, n_sub=cfg.n_sub, **kw)
     q = noise_scale(sol.chi2_red, sol.beta_red, cfg.chi2_scale, cfg.chi2_window, cfg.red_noise)
     C = depth_covariance(sol, q)
+    geo_var = 0.0  # geometric (shared transit-shape) variance of a typical channel; FGS1 inherits it below
     if cfg.propagate_geometry:
         cq = wf.cov[np.ix_([0, 1, 2, 4, 5], [0, 1, 2, 4, 5])]
-        C = C + geometry_covariance(sol, t, yA, geom, ldA, XA, cq, n_sub=cfg.n_sub, **kw)
+        G = geometry_covariance(sol, t, yA, geom, ldA, XA, cq, n_sub=cfg.n_sub, **kw)
+        C = C + G; geo_var = float(np.median(np.diag(G)))
     d = sol.state["d"].copy(); sd = np.sqrt(np.clip(np.diag(C), 0, None))
     chi2 = float(np.median(sol.chi2_red))
     params = params | dict(chi2_red=chi2, beta_red=float(np.median(sol.beta_red)), n_iter=sol.n_iter,
@@ -480,7 +482,9 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
         d[bad] = wf.depth; C[bad, :] = 0.0; C[:, bad] = 0.0; C[bad, bad] = s*s; flags |= int(Flag.FALLBACK)
     depth, cov = np.zeros(N_WL), np.zeros((N_WL, N_WL)); depth[1:], cov[1:, 1:] = d, C
     ld = np.zeros((N_WL, 2)); ld[1:] = ldA
-    if fg is not None: depth[0], cov[0, 0], ld[0] = fg[0], fg[1], fg[2]
+    # FGS1 shares the transit geometry: its own fit (AIRS geometry as prior) can settle on another corner of a
+    # degenerate (e.g. grazing) geometry, so its variance also carries the spectrum's geometric variance
+    if fg is not None: depth[0], cov[0, 0], ld[0] = fg[0], fg[1] + geo_var, fg[2]
     else:
         s = max(cfg.fallback_sigma_min, cfg.fallback_sigma_rel*wf.depth)
         depth[0], cov[0, 0], ld[0] = wf.depth, s*s, u_grey[0]; flags |= int(Flag.FALLBACK)
