@@ -2,7 +2,7 @@
 import time
 import numpy as np
 import pytest
-batman = pytest.importorskip("batman")
+import batman  # pinned in requirements/lock.txt: the reference must be there, not skipped
 from spectramind.core import N_WL
 from spectramind.transit.model import (transit_flux, occult_quadratic, sky_separation, transit_durations, inclination,
                                        impact_parameter, ld_grey, target_wavelengths, inject_lightcurves)
