@@ -51,12 +51,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--n-train", type=int, default=150); ap.add_argument("--n-test", type=int, default=60)
     ap.add_argument("--train-seed", type=int, default=101); ap.add_argument("--test-seed", type=int, default=9001)
-    ap.add_argument("--prior", default="pca"); ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--prior", default="hybrid", help="none | pca | gp | hybrid"); ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = ap.parse_args(argv)
     from omegaconf import OmegaConf
     from spectramind.config import load_config
-    from spectramind.infer.train import oof_predictions, calibrate_sigma, fit_prior
+    from spectramind.infer.train import oof_predictions, calibrate_sigma, fit_prior, choose_prior
     from spectramind.metric import naive_stats
     from spectramind.transit.prior import apply_prior
     from spectramind.transit.baseline import baseline_predict
@@ -76,12 +76,14 @@ def main(argv=None):
     # choices on the train split only (out of fold)
     _, mu_oof, sg_oof = oof_predictions(fits_tr, ids_tr, y_tr, "none")
     oof = {"physics": row("train OOF physics", y_tr, mu_oof, sg_oof, nm, ns)}
-    use_prior = False
-    if a.prior != "none":
-        _, mu_p, sg_p = oof_predictions(fits_tr, ids_tr, y_tr, a.prior, 1.0, 5, 42)
-        oof["prior"] = row(f"train OOF +{a.prior} prior", y_tr, mu_p, sg_p, nm, ns)
-        use_prior = oof["prior"]["score"] > oof["physics"]["score"]
-        if use_prior: mu_oof, sg_oof = mu_p, sg_p
+    use_prior, scale = False, None
+    if a.prior != "none":   # the prior and its scale chosen out of fold, as train_artifacts does
+        ch = choose_prior(fits_tr, ids_tr, y_tr, a.prior, nm, ns)
+        print("train OOF prior candidates:", {k: round(v["score"], 4) for k, v in ch["reports"].items()})
+        scale = ch["scale"]; use_prior = scale is not None
+        if use_prior:
+            oof["prior"] = row(f"train OOF +{a.prior} x{scale:g}", y_tr, ch["mu"], ch["sigma"], nm, ns)
+            mu_oof, sg_oof = ch["mu"], ch["sigma"]
     cal, rep = calibrate_sigma(y_tr, mu_oof, sg_oof, nm, ns, OmegaConf.to_container(cfg.uq, resolve=True))
     print("train OOF sigma calibration:", {k: (round(v["score"], 4) if isinstance(v, dict) else v) for k, v in rep.items()},
           "kept:", [k for k, v in cal.items() if v is not None])
@@ -91,9 +93,9 @@ def main(argv=None):
     res = {"physics": row("physics fit", y_te, mu, sg, nm, ns)}
     if use_prior:
         pr = fit_prior(a.prior, y_tr)
-        fp = [apply_prior(f, pr) if not f.flags & Flag.FALLBACK else f for f in fits_te]
+        fp = [apply_prior(f, pr, scale) if not f.flags & Flag.FALLBACK else f for f in fits_te]
         mu, sg = np.stack([f.depth for f in fp]), np.stack([f.sigma for f in fp])
-        res["prior"] = row(f"+ {a.prior} prior", y_te, mu, sg, nm, ns)
+        res["prior"] = row(f"+ {a.prior} prior x{scale:g}", y_te, mu, sg, nm, ns)
     res["before_sigma_calibration"] = res.get("prior", res["physics"])
     if cal["temperature"] is not None:
         sg = cal["temperature"].apply(sg); res["temperature"] = row(f"+ temperature (tau={cal['temperature'].tau:.3f})", y_te, mu, sg, nm, ns)
@@ -107,7 +109,7 @@ def main(argv=None):
     d = res["final"]["score"] - res["baseline"]["score"]
     print(f"\nfinal - baseline = {d:+.4f}; targets: >= 0.60 before sigma calibration, >= 0.65 after, >= +0.20 over baseline, 68% coverage within +-0.03")
     if a.json:
-        json.dump(dict(args=vars(a), oof=oof, test=res, s_per_planet=dict(simulate=sim_s, fit=fit_s)), open(a.json, "w"), indent=1, default=float)
+        json.dump(dict(args=vars(a), prior_scale=scale, oof=oof, test=res, s_per_planet=dict(simulate=sim_s, fit=fit_s)), open(a.json, "w"), indent=1, default=float)
 
 
 if __name__ == "__main__":

@@ -209,7 +209,7 @@ def predict(data: Path = typer.Option(..., exists=True, file_okay=False, help="C
 def demo(out: Path = typer.Option(Path("outputs/demo"), help="Working folder."),
          n_train: int = typer.Option(16, help="Simulated train planets."), n_test: int = typer.Option(6, help="Simulated test planets."),
          seed: int = typer.Option(2026, help="Simulation seed."), scale: float = typer.Option(0.15, help="Frames scale (1 = real size)."),
-         workers: int = typer.Option(2, help="Processes."), prior: str = typer.Option("gp", help="Spectral prior: none, pca, gp.")):
+         workers: int = typer.Option(2, help="Processes."), prior: str = typer.Option("hybrid", help="Spectral prior: none, pca, gp, hybrid.")):
     "The main job on an embedded default: simulate, calibrate, fit, calibrate sigma, predict, score."
     from spectramind.infer.demo import run_demo
     from spectramind.telemetry import track

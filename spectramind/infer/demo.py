@@ -17,7 +17,7 @@ __all__ = ['log', 'demo_overrides', 'run_demo']
 log = get_logger("infer.demo")
 
 def demo_overrides(scale: float,        # simulated frames scale in (0, 1]
-                   prior: str="gp"      # spectral prior: none | pca | gp
+                   prior: str="hybrid"  # spectral prior: none | pca | gp | hybrid
                   ) -> list[str]:
     "Config overrides that keep ~187 time bins at a frames `scale`, plus the prior."
     airs = max(1, round(30 * scale))
@@ -30,7 +30,7 @@ def run_demo(out: str|Path="outputs/demo", # working folder (data, light curves,
              seed: int=2026,    # simulation seed
              scale: float=0.15, # frames scale of the simulated planets
              workers: int=2,    # processes for calibration, fitting and prediction
-             prior: str="gp",   # spectral prior (kept only if it raises the out-of-fold score)
+             prior: str="hybrid", # spectral prior (kept only if it raises the out-of-fold score)
              progress: bool=True
             ) -> dict:
     "Simulate, train the artifacts, predict the test split, score it; returns a summary (also demo_summary.json)."

@@ -60,7 +60,7 @@ class FitConfig:
     fallback_sigma_min: float = 5e-4   # sigma of a white-light fallback depth, at least
     fallback_sigma_rel: float = 0.05   # ... and at least this fraction of the depth
     combine_birge: bool = True      # inflate combined-visit covariance when visits disagree significantly
-    prior: str = "none"             # spectral prior applied after the fit: none | pca | gp (see transit.prior)
+    prior: str = "none"             # spectral prior applied after the fit: none | pca | gp | hybrid (see transit.prior)
     prior_path: str|None = None     # npz file of the fitted prior
     prior_scale: float = 1.0        # multiplier of the prior shape covariance (1 = as fitted; >1 weakens the prior)
     fg_frac: float = 0.0065         # additive AIRS foreground / star light left in light curves not background-subtracted
