@@ -29,7 +29,7 @@ def test_contract_and_determinism():
     t = draw_planet(make_rng(3, 4), 4)
     a = simulate_lightcurves(t, 0, make_rng(3, 4, 0)); b = simulate_lightcurves(t, 0, make_rng(3, 4, 0))
     assert a.flux.shape == (187, 283) and np.array_equal(a.flux, b.flux)
-    assert np.array_equal(a.wavelength_um, target_wavelengths()) and set(a.aux) == {"fgs_cy", "fgs_cx", "airs_y", "airs_w"}
+    assert np.array_equal(a.wavelength_um, target_wavelengths()) and set(a.aux) == {"fgs_cy", "fgs_cx", "fgs_w", "fgs_jitter", "airs_y", "airs_w"}
     assert np.all(a.var > 0) and np.array_equal(a.meta["depth"], t.depth)
 
 

@@ -428,13 +428,13 @@ def fit_visit(lc: LightCurves,       # one visit
     u_eff = (S[1:, None]*u_grey[1:]).sum(0)/max(S[1:].sum(), 1e-300)
     tried = []   # (bic, order, white fit, reason): a partial transit is degenerate with a flexible baseline
     for order in baseline_ladder(cfg.white_poly_order, tm.partial):
-        c = replace(cfg, white_poly_order=order, drift_t_order=min(order, cfg.drift_t_order))
+        c = replace(cfg, white_poly_order=order)
         wf = fit_white(t, y, v, tm, star, XA, tuple(u_eff), c.white_poly_order, c.sig_a_rel, c.sig_b, c.sig_u, n_sub=c.n_sub)
         why = _white_ok(wf, t, c, tm.snr); n = int(wf.mask.sum())
         tried.append((wf.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)) if not why else np.inf, order, wf, why))
         if not why and not tm.partial: break
     _, order, wf, why = min(tried, key=lambda r: r[0]) if any(np.isfinite(r[0]) for r in tried) else tried[0]
-    cfg = replace(cfg, white_poly_order=order, drift_t_order=min(order, cfg.drift_t_order))
+    cfg = replace(cfg, white_poly_order=order)   # the spectral drift f(t) keeps its configured order
     base = dict(timing=dict(t0_h=tm.t0_h, t14_h=tm.t14_h, snr=tm.snr, confidence=tm.confidence, partial=tm.partial, flags=tm.flags),
                 baseline_order=order)
     if why: return naive_visit(lc.visit, t, u_grey, why, base)
