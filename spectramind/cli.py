@@ -247,7 +247,8 @@ def train(phase: str = typer.Option("supervised", help="mae, contrastive or supe
         items = _items(cfg, n_planets, workers, out / f"items_{n_planets}.npz")
         r = train_from_config(cfg, items, phase=phase, out_dir=out, init_from=init_from, resume=resume)
         best = min(r.history, key=lambda e: e["val"])
-        typer.echo(f"phase {phase}: {len(r.history)} epochs, best validation loss {best['val']:.4f}; outputs in {out}")
+        typer.echo(f"phase {phase}: {len(r.history)} epochs, best validation loss {best['val']:.4f}; best weights {r.best_model} "
+                   f"(for --init-from), last checkpoint {r.last_checkpoint} (for --resume)")
         rec["metrics"].update(epochs=len(r.history), best_val=best["val"])
 
 @app.command()
