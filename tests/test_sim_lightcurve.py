@@ -7,10 +7,10 @@ from spectramind.sim.astro import draw_planet
 from spectramind.sim.dataset import simulate_visit
 from spectramind.sim.detector import adc_info, adc_decode, linear_corr_apply
 from spectramind.sim.lightcurve import (simulate_lightcurves, lightcurve_set, write_lightcurves, read_lightcurves, bin_sum,
-                                        _fgs_mask, target_wavelengths)
+                                        _fgs_mask, fgs_border, target_wavelengths)
 
 
-def calibrate_box(sim, rows=(8, 24), radius=7.0, airs_bin=30, fgs_bin=360):
+def calibrate_box(sim, rows=(8, 24), radius=7.0, airs_bin=30, fgs_bin=360, background=True):
     outs, ok = [], []
     for inst in ("FGS1", "AIRS-CH0"):
         cal = sim["cal"][inst]; g, o = adc_info()[inst]; ts, te = {"AIRS-CH0": (0.1, 4.6), "FGS1": (0.1, 0.2)}[inst]
@@ -18,9 +18,13 @@ def calibrate_box(sim, rows=(8, 24), radius=7.0, airs_bin=30, fgs_bin=360):
         c = ((e[1::2] - cal.dark * te) - (e[0::2] - cal.dark * ts)) / np.where(cal.flat > 0.2, cal.flat, 1.0)
         bad = cal.dead | (cal.flat <= 0.2)
         if inst == "FGS1":
-            m = _fgs_mask(radius); outs.append(bin_sum((c * m).sum((1, 2)), fgs_bin)[:, None]); ok.append(np.array([not (bad & m).any()]))
+            m = _fgs_mask(radius); ok.append(np.array([not (bad & m).any()]))
+            if background: c = c - c[:, fgs_border(3) & ~bad].mean(1)[:, None, None]   # calib.background: border mean
+            outs.append(bin_sum((c * m).sum((1, 2)), fgs_bin)[:, None])
         else:
-            outs.append(airs_to_target(bin_sum(c[:, rows[0]:rows[1]].sum(1), airs_bin))); ok.append(airs_to_target(~bad[rows[0]:rows[1]].any(0)))
+            e8 = np.r_[0:8, 24:32]; ok.append(airs_to_target(~bad[rows[0]:rows[1]].any(0) & ~(bad[e8].any(0) & background)))
+            if background: c = c - c[:, e8].mean(1)[:, None]                              # calib.background: edge rows
+            outs.append(airs_to_target(bin_sum(c[:, rows[0]:rows[1]].sum(1), airs_bin)))
     nb = len(outs[1])
     return np.concatenate([outs[0][:nb], outs[1]], 1), np.concatenate(ok)
 
@@ -41,17 +45,18 @@ def test_files_round_trip(tmp_path):
         assert np.array_equal(back.meta["expected"], lc.meta["expected"])
 
 
-@pytest.mark.parametrize("seed,pid", [(4, 21), (6, 77)])
-def test_agrees_with_raw_path(seed, pid):
+@pytest.mark.parametrize("seed,pid,background", [(4, 21, True), (6, 77, True), (4, 21, False)])
+def test_agrees_with_raw_path(seed, pid, background):
     "Same seed: the raw path, minimally calibrated and box-extracted, matches the expectation and variance model."
     t = draw_planet(make_rng(seed, pid), pid)
-    lc = simulate_lightcurves(t, 0, make_rng(seed, pid, 0), scale=0.08, noise=False)
-    quiet, good = calibrate_box(simulate_visit(t, 0, make_rng(seed, pid, 0), scale=0.08, noise=False))
+    lc = simulate_lightcurves(t, 0, make_rng(seed, pid, 0), scale=0.08, noise=False, background=background)
+    assert lc.meta["foreground"] is not background   # what tells the fit whether to undo the foreground dilution
+    quiet, good = calibrate_box(simulate_visit(t, 0, make_rng(seed, pid, 0), scale=0.08, noise=False), background=background)
     diff = np.abs(quiet - lc.meta["expected"])[:, good]
-    npix = np.concatenate([[_fgs_mask(7.0).sum() * 360], np.full(282, 16 * 30)])[good]
-    assert np.all(diff <= 2 * (0.5 / 0.4369) * npix / 0.9)    # undithered ADC rounding is the only difference
-    assert np.median(diff / lc.meta["expected"][:, good]) < 2e-4
-    noisy, _ = calibrate_box(simulate_visit(t, 0, make_rng(seed, pid, 0), scale=0.08, cosmic_rate=0.0))
+    npix = (1 + background) * np.concatenate([[_fgs_mask(7.0).sum() * 360], np.full(282, 16 * 30)])[good]
+    assert good.sum() > 250 and np.all(diff <= 2 * (0.5 / 0.4369) * npix / 0.9)    # undithered ADC rounding is the only difference
+    assert np.median(diff / lc.meta["expected"][:, good]) < 2e-4 * (1 + background)   # the background pixels round too
+    noisy, _ = calibrate_box(simulate_visit(t, 0, make_rng(seed, pid, 0), scale=0.08, cosmic_rate=0.0), background=background)
     z = ((noisy - lc.meta["expected"]) / np.sqrt(lc.var))[:, good]
     assert abs(z.std() - 1) < 0.1 and abs(z.mean()) < 0.1   # variance model within 10%
 
