@@ -14,9 +14,9 @@ import numpy as np
 # %% auto #0
 __all__ = ['N_WL', 'N_AIRS', 'AIRS_SHAPE', 'FGS_SHAPE', 'AIRS_CUT', 'N_AIRS_FRAMES', 'N_FGS_FRAMES', 'FGS_PER_AIRS',
            'AIRS_PAIR_S', 'FGS_PAIR_S', 'INSTRUMENTS', 'CAL_FILES', 'N_LINCORR', 'AIRS_TARGET_COLS', 'WL_COLS',
-           'SIGMA_COLS', 'SUBMISSION_COLS', 'FGS_WEIGHT', 'SIGMA_TRUE_FGS', 'SIGMA_TRUE_AIRS', 'NAIVE_MEAN',
-           'NAIVE_SIGMA', 'LOG_FORMAT', 'frame_shape', 'airs_to_target', 'signal_name', 'calib_dir_name', 'Flag',
-           'make_rng', 'mp_context', 'asset_path', 'get_logger', 'setup_logging']
+           'SIGMA_COLS', 'SUBMISSION_COLS', 'MOLECULE_WINDOWS_UM', 'FGS_WEIGHT', 'SIGMA_TRUE_FGS', 'SIGMA_TRUE_AIRS',
+           'NAIVE_MEAN', 'NAIVE_SIGMA', 'LOG_FORMAT', 'frame_shape', 'airs_to_target', 'signal_name', 'calib_dir_name',
+           'Flag', 'make_rng', 'mp_context', 'asset_path', 'get_logger', 'setup_logging']
 
 # %% ../nbs/api/00_core.ipynb #dc431e4f
 N_WL = 283                      # number of target wavelength bins: FGS1 + 282 AIRS channels
@@ -53,6 +53,10 @@ def airs_to_target(a: np.ndarray # (..., 356) array over AIRS detector columns
 WL_COLS = [f"wl_{i}" for i in range(1, N_WL + 1)]          # target columns of train.csv / submission means
 SIGMA_COLS = [f"sigma_{i}" for i in range(1, N_WL + 1)]    # submission uncertainty columns
 SUBMISSION_COLS = ["planet_id"] + WL_COLS + SIGMA_COLS    # exact sample_submission.csv order (567 columns)
+# molecule band windows, microns (closed intervals): the model's graph, symbolic losses and templates, and the
+# coverage report's regions all use these (conf/model `molecules` and conf/uq `molecule_windows_um` override them)
+MOLECULE_WINDOWS_UM = {"H2O": [[1.95, 2.05], [2.55, 2.90]], "CO2": [[2.00, 2.06], [2.69, 2.77]],
+                       "CH4": [[2.20, 2.40], [3.20, 3.45]], "CO": [[2.30, 2.50]], "NH3": [[2.95, 3.05]]}
 FGS_WEIGHT = 57.846             # metric weight of wl_1 (FGS1); AIRS bins weigh 1
 SIGMA_TRUE_FGS = 1e-6           # metric's ideal sigma for FGS1, transit-depth units
 SIGMA_TRUE_AIRS = 1e-5          # metric's ideal sigma for AIRS bins, transit-depth units

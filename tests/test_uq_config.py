@@ -18,4 +18,9 @@ def test_yaml_matches_defaults():
     for k in ("alpha", "scale_min", "scale_max"): assert fc[k] == c[k] == cc[k], k
     assert list(cc["levels"]) == c["levels"] == list(_defaults(coverage_report)["levels"])
     assert (cc["k_folds"], cc["seed"]) == (c["k_folds"], c["seed"])
-    assert {k: [tuple(w) for w in v] for k, v in cfg["molecule_windows_um"].items()} == molecule_windows()
+    # one set of molecule windows: the coverage regions, the model config and the model code agree
+    from spectramind.core import MOLECULE_WINDOWS_UM
+    from spectramind.models.factory import load_model_config
+    assert cfg.get("molecule_windows_um") is None
+    assert molecule_windows() == {k: [tuple(w) for w in v] for k, v in MOLECULE_WINDOWS_UM.items()}
+    assert load_model_config().molecules == MOLECULE_WINDOWS_UM

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from ..core import N_WL, asset_path, get_logger
+from ..core import N_WL, MOLECULE_WINDOWS_UM, asset_path, get_logger
 from ..contracts import SpectrumPred
 from ..metric import naive_stats, read_labels, read_submission, match_labels, score_parts
 from .temperature import uq_config, plot_zscores, cross_fit
@@ -102,9 +102,9 @@ def fit_conformal(y: np.ndarray,     # (n, n_wl) out-of-fold truth
 # %% ../../nbs/api/81_uq.conformal.ipynb #29a06ce1
 def molecule_windows(cfg: dict|None=None # uq config (see `uq_config`); None -> the packaged default
                     ) -> dict: # molecule -> [(lo_um, hi_um), ...]
-    "Molecule band windows in microns from the uq config."
+    "Molecule band windows in microns: the uq config's `molecule_windows_um` when set, else `core.MOLECULE_WINDOWS_UM`."
     cfg = uq_config() if cfg is None else cfg
-    return {k: [tuple(map(float, w)) for w in v] for k, v in cfg["molecule_windows_um"].items()}
+    return {k: [tuple(map(float, w)) for w in v] for k, v in (cfg.get("molecule_windows_um") or MOLECULE_WINDOWS_UM).items()}
 
 def target_wavelengths() -> np.ndarray: # (283,) microns, wl_1 = FGS1 = 0.7
     "Wavelength of each target bin from the vendored wavelengths.csv."

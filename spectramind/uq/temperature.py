@@ -27,7 +27,7 @@ __all__ = ['log', 'OBJECTIVES', 'uq_config', 'loss_weights', 'best_log_tau', 'Te
 # %% ../../nbs/api/80_uq.temperature.ipynb #98bb3037
 def uq_config(path: str|Path|None=None # YAML file; None -> the packaged conf/uq/default.yaml
              ) -> dict: # the uq config group as plain dicts and lists
-    "The `uq` config group (temperature, conformal, molecule_windows_um)."
+    "The `uq` config group (temperature, conformal; optional molecule_windows_um)."
     p = Path(path) if path is not None else Path(str(resources.files("spectramind"))) / "conf" / "uq" / "default.yaml"
     with open(p) as f: return yaml.safe_load(f)
 
