@@ -11,7 +11,7 @@ __all__ = ['log', 'STAR_KEYS', 'STAR_CENTER', 'STAR_SCALE', 'DEFAULT_WEIGHTS', '
            'tiny_config', 'save_model', 'weights_available', 'load_model', 'predict_spectrum']
 
 # %% ../../nbs/api/65_models.factory.ipynb #f7aea316
-import dataclasses, math
+import dataclasses, math, warnings
 from importlib import resources
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
@@ -90,7 +90,9 @@ def build_features(lcs: LightCurves,        # one visit's light curves (FGS1 = c
     oot = np.abs(phase) > cfg.oot_phase
     if oot.sum() < 3: oot = np.ones_like(oot)
     flux = np.where(lcs.quality == 0, lcs.flux, np.nan)                           # (t, c)
-    rel = flux / np.nanmedian(flux[oot], axis=0) - 1.0                            # (t, c)
+    with warnings.catch_warnings():   # a channel flagged at every time has no baseline: its NaNs become 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rel = flux / np.nanmedian(flux[oot], axis=0) - 1.0                        # (t, c)
     white = max(float(np.mean(fit.depth[1:])), 1e-5)
     sig = np.maximum(fit.sigma, 1e-7)
     aux = [next((lcs.aux[k] for k in spec.split("|") if k in lcs.aux), np.zeros_like(t)) for spec in cfg.fgs_aux]
