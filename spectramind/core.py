@@ -16,7 +16,7 @@ __all__ = ['N_WL', 'N_AIRS', 'AIRS_SHAPE', 'FGS_SHAPE', 'AIRS_CUT', 'N_AIRS_FRAM
            'AIRS_PAIR_S', 'FGS_PAIR_S', 'INSTRUMENTS', 'CAL_FILES', 'N_LINCORR', 'AIRS_TARGET_COLS', 'WL_COLS',
            'SIGMA_COLS', 'SUBMISSION_COLS', 'MOLECULE_WINDOWS_UM', 'FGS_WEIGHT', 'SIGMA_TRUE_FGS', 'SIGMA_TRUE_AIRS',
            'NAIVE_MEAN', 'NAIVE_SIGMA', 'LOG_FORMAT', 'frame_shape', 'airs_to_target', 'signal_name', 'calib_dir_name',
-           'Flag', 'make_rng', 'mp_context', 'asset_path', 'get_logger', 'setup_logging']
+           'Flag', 'make_rng', 'mp_context', 'asset_path', 'target_wavelengths', 'get_logger', 'setup_logging']
 
 # %% ../nbs/api/00_core.ipynb #dc431e4f
 N_WL = 283                      # number of target wavelength bins: FGS1 + 282 AIRS channels
@@ -112,6 +112,13 @@ def asset_path(*parts: str # path inside spectramind/assets, e.g. 'adc2025', 'wa
     p = Path(str(resources.files("spectramind"))) / "assets" / Path(*parts)
     if not p.exists(): raise FileNotFoundError(f"vendored asset missing: {p}")
     return p
+
+_WL: list = []
+
+def target_wavelengths() -> np.ndarray: # (283,) float64 microns: wl_1 (FGS1, 0.7) then AIRS ascending
+    "The 283 target wavelengths from the vendored `wavelengths.csv` (a fresh array each call)."
+    if not _WL: _WL.append(np.loadtxt(asset_path("adc2025", "wavelengths.csv"), delimiter=",", skiprows=1, dtype=np.float64))
+    return _WL[0].copy()
 
 # %% ../nbs/api/00_core.ipynb #feafd8ec
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"

@@ -15,12 +15,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ..core import N_WL, MOLECULE_WINDOWS_UM, asset_path
+from ..core import N_WL, MOLECULE_WINDOWS_UM, asset_path, target_wavelengths
 
 # %% ../../nbs/api/60_models.blocks.ipynb #6f1b02cd
-def wavelength_grid() -> np.ndarray: # (283,) float64 target wavelengths, microns (wl_1 = FGS1 = 0.7)
-    "The 283 target wavelengths from the vendored `wavelengths.csv`."
-    return np.loadtxt(asset_path("adc2025", "wavelengths.csv"), delimiter=",", skiprows=1, dtype=np.float64)
+wavelength_grid = target_wavelengths   # (283,) float64 microns (core.target_wavelengths), the models' name for it
 
 # %% ../../nbs/api/60_models.blocks.ipynb #136434c0
 def window_mask(wl_um: np.ndarray,    # (c,) channel wavelengths, microns

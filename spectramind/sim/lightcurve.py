@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from threadpoolctl import ThreadpoolController
-from ..core import N_WL, AIRS_SHAPE, FGS_SHAPE, WL_COLS, airs_to_target, make_rng, asset_path, get_logger
+from ..core import N_WL, AIRS_SHAPE, FGS_SHAPE, WL_COLS, airs_to_target, make_rng, asset_path, get_logger, target_wavelengths
 from ..contracts import LightCurves
 from ..lightcurve.fgs import jitter_rms
 from .astro import PlanetTruth, draw_planet, transit_flux, airs_wavelengths
@@ -22,9 +22,9 @@ from .detector import (VisitState, draw_visit, fgs_scene, airs_profile_bases, pr
                                       spectral_coefficients, drift_parts, EXPOSURE_S, adc_info)
 
 # %% auto #0
-__all__ = ['log', 'single_blas', 'target_wavelengths', 'bin_sum', 'airs_aperture', 'fgs_border', 'fgs_aperture',
-           'fgs_coefficients', 'bin_variance', 'airs_binned', 'simulate_lightcurves', 'lightcurve_planet',
-           'lightcurve_set', 'write_lightcurves', 'read_lightcurves']
+__all__ = ['log', 'single_blas', 'bin_sum', 'airs_aperture', 'fgs_border', 'fgs_aperture', 'fgs_coefficients', 'bin_variance',
+           'airs_binned', 'simulate_lightcurves', 'lightcurve_planet', 'lightcurve_set', 'write_lightcurves',
+           'read_lightcurves']
 
 # %% ../../nbs/api/53_sim.lightcurve.ipynb #3fb2c1cc
 log = get_logger(__name__)
@@ -39,11 +39,6 @@ def single_blas():
     return _threadpools().limit(limits=1, user_api="blas")
 
 # %% ../../nbs/api/53_sim.lightcurve.ipynb #f5fef7a0
-@lru_cache(maxsize=1)
-def target_wavelengths() -> np.ndarray: # (283,) microns, wl_1..wl_283
-    "Target wavelengths from the vendored wavelengths.csv."
-    return pd.read_csv(asset_path("adc2025", "wavelengths.csv"))[WL_COLS].to_numpy()[0].astype(np.float64)
-
 def bin_sum(x: np.ndarray, # (n, ...) per-exposure values
             k: int         # exposures per bin; a last partial bin is dropped, as in the calibration's binning
            ) -> np.ndarray: # (n // k, ...) sums

@@ -8,12 +8,12 @@ Docs: https://spectramind-org.github.io/spectramind/api/transit.model.html.md"""
 from __future__ import annotations
 import numpy as np
 from scipy import special
-from ..core import N_WL, asset_path, make_rng
+from ..core import N_WL, asset_path, make_rng, target_wavelengths
 from ..contracts import LightCurves
 
 # %% auto #0
 __all__ = ['Z_BEHIND', 'SNAP', 'sky_separation', 'impact_parameter', 'inclination', 'transit_durations', 'occult_quadratic',
-           'transit_flux', 'ld_grey', 'target_wavelengths', 'inject_lightcurves']
+           'transit_flux', 'ld_grey', 'inject_lightcurves']
 
 # %% ../../nbs/api/40_transit.model.ipynb #616bda49
 Z_BEHIND = 1e3  # separation returned while the planet is behind the star, stellar radii
@@ -200,10 +200,7 @@ def ld_grey(wl_um: np.ndarray, # wavelengths, microns
     return np.linalg.solve(X.T @ (w[:, None]*X), (X.T @ (w[:, None]*y.T))).T
 
 # %% ../../nbs/api/40_transit.model.ipynb #cf57ebb9
-def target_wavelengths() -> np.ndarray: # (283,) wl_1..wl_283, microns
-    "The 283 target wavelengths from the vendored `wavelengths.csv` (wl_1 = FGS1, then AIRS ascending)."
-    row = asset_path("adc2025", "wavelengths.csv").read_text().splitlines()[1]
-    return np.array([float(x) for x in row.split(",")])
+# target_wavelengths: core.target_wavelengths (imported above), the grid every module shares
 
 # %% ../../nbs/api/40_transit.model.ipynb #10e7fdf0
 def _ar1(rng: np.random.Generator, n: int, rho: float=0.9) -> np.ndarray:

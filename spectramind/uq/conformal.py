@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from ..core import N_WL, MOLECULE_WINDOWS_UM, asset_path, get_logger
+from ..core import N_WL, MOLECULE_WINDOWS_UM, asset_path, get_logger, target_wavelengths
 from ..contracts import SpectrumPred
 from ..metric import naive_stats, read_labels, read_submission, match_labels, score_parts
 from .temperature import uq_config, plot_zscores, cross_fit
@@ -20,8 +20,8 @@ from .temperature import uq_config, plot_zscores, cross_fit
 log = get_logger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'conformal_quantile', 'ConformalCalibrator', 'fit_conformal', 'molecule_windows', 'target_wavelengths',
-           'region_masks', 'coverage_report', 'plot_coverage', 'calibrate_corel_files']
+__all__ = ['log', 'conformal_quantile', 'ConformalCalibrator', 'fit_conformal', 'molecule_windows', 'region_masks',
+           'coverage_report', 'plot_coverage', 'calibrate_corel_files']
 
 # %% ../../nbs/api/81_uq.conformal.ipynb #79fb58a4
 def conformal_quantile(scores: np.ndarray, # (n, m) nonconformity scores, n calibration planets
@@ -105,10 +105,6 @@ def molecule_windows(cfg: dict|None=None # uq config (see `uq_config`); None -> 
     "Molecule band windows in microns: the uq config's `molecule_windows_um` when set, else `core.MOLECULE_WINDOWS_UM`."
     cfg = uq_config() if cfg is None else cfg
     return {k: [tuple(map(float, w)) for w in v] for k, v in (cfg.get("molecule_windows_um") or MOLECULE_WINDOWS_UM).items()}
-
-def target_wavelengths() -> np.ndarray: # (283,) microns, wl_1 = FGS1 = 0.7
-    "Wavelength of each target bin from the vendored wavelengths.csv."
-    return pd.read_csv(asset_path("adc2025", "wavelengths.csv")).to_numpy(float)[0]
 
 def region_masks(wl_um: np.ndarray|None=None, # (n_wl,) bin wavelengths, microns; None -> target_wavelengths()
                  windows: dict|None=None      # molecule -> [(lo, hi), ...]; None -> molecule_windows()
