@@ -9,7 +9,9 @@ The ablation model (all symbolic loss weights 0, same size, data, seed and epoch
 benchmarks/train_shipped_model.py --no-symbolic into runs/bench_model/ (reused when present).
 
 Prints, per planet with visits averaged:
-  * the competition score (and its FGS1 / AIRS parts) of physics-only, the model, and the model without symbolic terms;
+  * the competition score (and its FGS1 / AIRS parts) of physics-only, of the model's input estimate when the model
+    refines a prior posterior (the input prior stored with the weights), of the model, and of the model without
+    symbolic terms;
   * rule violations per planet of each (spectramind.learn.audit.audit_planets with the default tolerances);
   * training time at the shipped size, as recorded in each weights file's metadata;
   * the validation comparison stored with the weights (what load_refiner decides on).
@@ -43,24 +45,32 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     import torch
-    from spectramind.learn.data import SPLIT_SEEDS, simulate_items
-    from spectramind.learn.refine import read_meta
+    from spectramind.learn.data import SPLIT_SEEDS, simulate_items, prior_fingerprint
+    from spectramind.learn.refine import read_meta, record_prior
     from spectramind.models.factory import load_model
     torch.set_num_threads(a.threads)
-    meta = read_meta(a.weights)
+    meta = read_meta(a.weights); ipr = meta.get("input_prior")
     if not Path(a.no_symbolic_weights).is_file():
         print(f"training the no-symbolic model -> {a.no_symbolic_weights}")
         train_shipped(meta["n_train_planets"], meta["n_val_planets"], meta["train_config"]["epochs"], meta["seeds"]["train"],
                       symbolic=False, out=a.no_symbolic_weights, workers=a.workers, threads=a.threads, cache_dir=a.cache_dir,
-                      command="benchmarks/bench_model.py (ablation: --no-symbolic)")
+                      command="benchmarks/bench_model.py (ablation: --no-symbolic)", input_prior=ipr["kind"] if ipr else "none",
+                      input_prior_scale=ipr["scale"] if ipr else 1.0, n_prior=ipr.get("n", 2000) if ipr else 2000)
     meta0 = read_meta(a.no_symbolic_weights)
     cfg = shipped_model_config().features
     t0 = time.time()
-    test = simulate_items(a.n_test, SPLIT_SEEDS["test"], a.workers, cache=Path(a.cache_dir) / f"test_{a.n_test}.npz", cfg=cfg)
+
+    def test_items(rec):   # held-out items carrying the estimate a model refines (physics fit, or its posterior)
+        ip = record_prior(rec); tag = "" if ip is None else f"_{prior_fingerprint(ip)['sha256']}"
+        return simulate_items(a.n_test, SPLIT_SEEDS["test"], a.workers, cache=Path(a.cache_dir) / f"test_{a.n_test}{tag}.npz",
+                              cfg=cfg, input_prior=ip)
+    phys = planet_scores(None, test_items(None))
+    test, test0 = test_items(ipr), test_items(meta0.get("input_prior"))
     print(f"held-out test: {a.n_test} planets ({len(test)} visits), simulator seed {SPLIT_SEEDS['test']} ({time.time() - t0:.0f} s)")
-    sym, nosym = planet_scores(load_model(a.weights), test), planet_scores(load_model(a.no_symbolic_weights), test)
-    rows = [("physics only", sym["physics"], None), ("model (GLL + symbolic)", sym["model"], meta),
-            ("model, no symbolic terms", nosym["model"], meta0)]
+    sym, nosym = planet_scores(load_model(a.weights), test), planet_scores(load_model(a.no_symbolic_weights), test0)
+    rows = [("physics only", phys["physics"], None)]
+    if ipr: rows.append((f"{ipr['kind']} prior x{ipr['scale']:g} posterior (the model's input)", sym["physics"], None))
+    rows += [("model (GLL + symbolic)", sym["model"], meta), ("model, no symbolic terms", nosym["model"], meta0)]
     print("\n| predictor | score | FGS1 part | AIRS part | violations / planet | train s |")
     print("|---|---:|---:|---:|---:|---:|")
     viol = {}
@@ -72,12 +82,14 @@ def main(argv=None):
     print(f"| truth (labels), for reference | - | - | - | {viol['truth (labels)']['per_planet']:.2f} | - |")
     print("\nplanets violating each rule:")
     for name, v in viol.items(): print(f"  {name:26s} {v['rules']}")
-    p, s, n = (r["score"]["score"] for _, r, _ in rows)
-    print(f"\nmodel - physics: {s - p:+.4f} (target >= +0.03); symbolic terms: score {s - n:+.4f}, "
-          f"violations/planet {viol[rows[1][0]]['per_planet'] - viol[rows[2][0]]['per_planet']:+.2f}")
+    p, s, n = (rows[i][1]["score"]["score"] for i in (0, -2, -1))
+    inp = f"; model - its input: {s - rows[1][1]['score']['score']:+.4f}" if ipr else ""
+    print(f"\nmodel - physics: {s - p:+.4f} (target >= +0.03){inp}; symbolic terms: score {s - n:+.4f}, "
+          f"violations/planet {viol[rows[-2][0]]['per_planet'] - viol[rows[-1][0]]['per_planet']:+.2f}")
     print(f"shipped model: {meta['params']:,} parameters, {meta['n_train_planets']} train / {meta['n_val_planets']} validation planets, "
           f"{meta['seconds_per_epoch']:.1f} s per epoch, {Path(a.weights).stat().st_size / 2**20:.2f} MB")
     print(f"validation record (used by load_refiner): {meta['validation']}")
+    if ipr: print(f"input prior: {ipr['kind']} x{ipr['scale']:g}, fitted on {ipr.get('n')} simulated spectra (seed {ipr.get('seed')})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ the raw-then-calibrated path), fits every planet with the physics fit, learns th
 calibration out of fold on the train split only, and scores the test split with the competition metric:
 
   physics fit alone (sigma from the fit covariance), + spectral prior, + temperature, + conformal,
+  the packaged neuro-symbolic model (its own input prior, mu and sigma; `--model none` skips it),
   and the re-implementation of the popular public baseline on the same light curves.
 
 Prints score, FGS1/AIRS parts, 68%/95% coverage and seconds per planet. The test seed is never used for any
@@ -27,7 +28,7 @@ def _planet(args):
     lcs, truth = lightcurve_planet(seed, pid)
     t1 = time.perf_counter()
     tf = fit_planet(lcs, truth.star)
-    return pid, lcs, truth.depth, tf, t1 - t0, time.perf_counter() - t1
+    return pid, lcs, truth.depth, tf, t1 - t0, time.perf_counter() - t1, truth.star
 
 
 def simulate_and_fit(seed, n, workers):
@@ -53,6 +54,7 @@ def main(argv=None):
     ap.add_argument("--train-seed", type=int, default=101); ap.add_argument("--test-seed", type=int, default=9001)
     ap.add_argument("--prior", default="hybrid", help="none | pca | gp | hybrid"); ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--model", default="packaged", help="weights file for the model stage, 'packaged', or 'none'")
     a = ap.parse_args(argv)
     from omegaconf import OmegaConf
     from spectramind.config import load_config
@@ -102,6 +104,16 @@ def main(argv=None):
     if cal["conformal"] is not None:
         sg = cal["conformal"].apply(sg); res["conformal"] = row("+ conformal", y_te, mu, sg, nm, ns)
     res["final"] = row("final (after sigma calibration)", y_te, mu, sg, nm, ns)
+    if a.model != "none":   # what `spectramind predict --model` gives: the model refines each fit (its own input prior)
+        from spectramind.learn.refine import load_refiner
+        from spectramind.infer.predict import Artifacts, predict_from_fit
+        m = load_refiner(None if a.model == "packaged" else a.model)
+        if m is None: print("model stage skipped: no weights, or they did not beat their input on validation")
+        else:
+            t1 = time.perf_counter(); out = [predict_from_fit(r[3], Artifacts(model=m), r[1], r[6]) for r in te]
+            res["model"] = row("packaged model" if a.model == "packaged" else "model", y_te, np.stack([o[0] for o in out]),
+                               np.stack([o[1] for o in out]), nm, ns)
+            print(f"  model: {(time.perf_counter() - t1) / len(te):.3f} s/planet")
     bp = baseline_predict([r[1][0] for r in te])
     order = {int(p): i for i, p in enumerate(bp.planet_id)}
     ib = [order[r[0]] for r in te]

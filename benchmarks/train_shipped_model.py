@@ -7,13 +7,15 @@ The shipped weights were made by exactly this command (1 torch thread, from the 
 which is the same as
 
     python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
-        --out spectramind/weights/spectramind_model.pt
+        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --out spectramind/weights/spectramind_model.pt
 
 Steps: simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
-SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, features;
+SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, its posterior
+under the input prior (a hybrid spectral prior fitted on 2,000 simulated spectra of seed SPLIT_SEEDS['prior'],
+learn.data.simulated_prior; `--input-prior none` trains on the physics fit itself), features;
 supervised training (GLL + symbolic terms; `--no-symbolic` sets every symbolic weight to 0, the ablation model of
 benchmarks/bench_model.py); the best epoch by validation loss is kept. Then the validation planets are scored with
-the physics estimate and with the model (visits averaged per planet), and that comparison goes into the weights'
+the input estimate (the posterior, or the physics fit) and with the model (visits averaged per planet), and that comparison goes into the weights'
 metadata: spectramind.learn.refine.load_refiner uses the model only when it beat physics there.
 
 Writes the weights file (config + state dict + meta: command, seeds, planet counts, git sha, timings, validation
@@ -83,18 +85,22 @@ def planet_scores(model, items, batch_size: int = 64) -> dict:
 def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: int = 0, symbolic: bool = True,
                   out: str | Path = ROOT / "spectramind/weights/spectramind_model.pt", workers: int = 2,
                   threads: int = 1, cache_dir: str | Path = ROOT / "runs/sim_cache", work_dir: str | Path = ROOT / "runs/train_shipped",
-                  command: str = "") -> dict:
-    "Simulate (cached), train, validate against physics, save weights + metadata; returns the metadata."
+                  command: str = "", input_prior: str = "hybrid", input_prior_scale: float = 2.0,
+                  n_prior: int = 2000) -> dict:
+    "Simulate (cached), train, validate against the input estimate, save weights + metadata; returns the metadata."
     import torch
-    from spectramind.learn.data import SPLIT_SEEDS, simulate_items
+    from spectramind.learn.data import SPLIT_SEEDS, simulate_items, simulated_prior, prior_fingerprint
+    from spectramind.learn.refine import prior_record
     from spectramind.learn.train import fit
     from spectramind.models.factory import build_model, load_model, save_model
     from spectramind.models.blocks import count_parameters
     torch.set_num_threads(threads)
     mcfg, cache = shipped_model_config(), Path(cache_dir)
     t0 = time.time()
-    tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}.npz", cfg=mcfg.features)
-    va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}.npz", cfg=mcfg.features)
+    ip = None if input_prior == "none" else (simulated_prior(input_prior, n_prior), float(input_prior_scale))
+    tag = "" if ip is None else f"_{input_prior}x{input_prior_scale:g}"
+    tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}{tag}.npz", cfg=mcfg.features, input_prior=ip)
+    va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}{tag}.npz", cfg=mcfg.features, input_prior=ip)
     t_sim = time.time() - t0
     tcfg = shipped_train_config(epochs, seed, symbolic, seam_tolerance(tr))
     work = Path(work_dir) / ("symbolic" if symbolic else "no_symbolic")
@@ -111,15 +117,18 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
                 train_seconds=round(t_train, 1), simulate_seconds=round(t_sim, 1),
                 seconds_per_epoch=round(float(np.mean([h["seconds"] for h in r.history])), 2),
                 train_config=asdict(tcfg),
-                validation=dict(physics_score=phys["score"], model_score=mod["score"], gain=mod["score"] - phys["score"],
+                input_prior=None if ip is None else prior_record(*ip, n=n_prior, seed=SPLIT_SEEDS["prior"]),
+                validation=dict(input="physics fit" if ip is None else f"{input_prior} prior x{input_prior_scale:g} posterior",
+                                physics_score=phys["score"], model_score=mod["score"], gain=mod["score"] - phys["score"],
                                 physics_fgs=phys["fgs"], physics_airs=phys["airs"], model_fgs=mod["fgs"], model_airs=mod["airs"],
                                 n_planets=len(sc["ids"]), beats_physics=bool(mod["score"] > phys["score"])))
     out = Path(out)
     save_model(best, out, meta=meta)
     (out.parent / "model_config.json").write_text(json.dumps(asdict(best.cfg), indent=1)) if out.name == "spectramind_model.pt" else None
-    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    summary = meta | dict(input_prior=prior_fingerprint(ip) and prior_fingerprint(ip) | dict(n=n_prior, seed=SPLIT_SEEDS["prior"]))
+    out.with_suffix(".meta.json").write_text(json.dumps(summary, indent=1, default=str))
     print(f"{'symbolic' if symbolic else 'no symbolic'}: {len(tr)} train / {len(va)} val items, {meta['params']:,} parameters, "
-          f"{len(r.history)} epochs in {t_train:.0f} s (best {best_epoch}); validation score physics {phys['score']:.4f} "
+          f"{len(r.history)} epochs in {t_train:.0f} s (best {best_epoch}); validation score {meta['validation']['input']} {phys['score']:.4f} "
           f"model {mod['score']:.4f} (gain {mod['score'] - phys['score']:+.4f}) -> {out} ({out.stat().st_size / 2**20:.2f} MB)")
     return meta
 
@@ -132,10 +141,13 @@ def main(argv=None):
     ap.add_argument("--out", default=str(ROOT / "spectramind/weights/spectramind_model.pt"))
     ap.add_argument("--workers", type=int, default=2); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=str(ROOT / "runs/sim_cache")); ap.add_argument("--work-dir", default=str(ROOT / "runs/train_shipped"))
+    ap.add_argument("--input-prior", default="hybrid", choices=["none", "pca", "gp", "hybrid"],
+                    help="the model refines the fit's posterior under this prior (fitted on simulated spectra), or the fit itself")
+    ap.add_argument("--input-prior-scale", type=float, default=2.0); ap.add_argument("--n-prior", type=int, default=2000)
     a = ap.parse_args(argv)
     cmd = "python benchmarks/train_shipped_model.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
     return train_shipped(a.n_train, a.n_val, a.epochs, a.seed, not a.no_symbolic, a.out, a.workers, a.threads,
-                         a.cache_dir, a.work_dir, cmd.strip())
+                         a.cache_dir, a.work_dir, cmd.strip(), a.input_prior, a.input_prior_scale, a.n_prior)
 
 
 if __name__ == "__main__":
