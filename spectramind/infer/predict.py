@@ -84,8 +84,9 @@ def predict_from_fit(tf: TransitFit,      # physics fit of one planet
     "mu, sigma, flags of one planet from its physics fit and the artifacts."
     from spectramind.transit.prior import apply_prior
     if art.model is not None and lcs and not tf.flags & Flag.FALLBACK:
-        # the model refines the physics estimate and predicts its own sigma (trained with the GLL): the prior and
-        # the sigma calibration, fitted on the physics estimate, do not apply to it
+        # the model refines the physics estimate (or its posterior under the prior the model was trained with, which
+        # the weights carry: learn.refine.input_fit) and predicts its own sigma (trained with the GLL): the artifacts'
+        # prior and sigma calibration, fitted on the physics estimate, do not apply to it
         from spectramind.learn.refine import refine_prediction
         mu, sigma = refine_prediction(art.model, lcs, tf, star)
         return finalize(mu, sigma, tf.flags)
