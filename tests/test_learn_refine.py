@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from spectramind.core import N_WL
-from spectramind.learn.refine import (combine_visits, load_refiner, model_beats_physics, read_meta, refine_prediction,
+from spectramind.learn.refine import (combine_visits, input_fit, load_refiner, model_beats_physics, read_meta, refine_prediction,
                                       weights_path)
 from spectramind.models.factory import build_features, build_model, collate, predict_spectrum, save_model, tiny_config
 from spectramind.sim.lightcurve import lightcurve_planet
@@ -29,8 +29,12 @@ def test_shipped_weights_refine(planet):
     assert np.isfinite(mu).all() and (mu >= 0).all() and np.isfinite(sigma).all() and (sigma > 0).all()
     # the model refines the physics depth: the typical change is of the order of the physics sigma, never > 3000 ppm
     assert np.median(np.abs(mu - tf.depth)) < 3 * np.median(tf.sigma) and np.abs(mu - tf.depth).max() < 3e-3
-    # same numbers as the batched path (features per visit -> predict_spectrum -> mean over visits)
-    items = [build_features(lc, tf, tr.star, None, model.cfg.features) for lc in lcs]
+    # the shipped model refines the fit's posterior under the prior it was trained with, carried by the weights
+    assert model.input_prior is not None and meta["input_prior"]["kind"] == model.input_prior[0].kind
+    assert model.input_prior[1] == meta["input_prior"]["scale"] > 0
+    # same numbers as the batched path (posterior -> features per visit -> predict_spectrum -> mean over visits)
+    tin = input_fit(tf, model.input_prior); assert not np.array_equal(tin.depth, tf.depth)
+    items = [build_features(lc, tin, tr.star, None, model.cfg.features) for lc in lcs]
     p = predict_spectrum(model, collate(items))
     _, mu_b, s_b = combine_visits(np.full(len(lcs), 3), p["mu"], p["sigma"])
     np.testing.assert_allclose(mu, mu_b[0], rtol=1e-12, atol=1e-12); np.testing.assert_allclose(sigma, s_b[0], rtol=1e-12)
