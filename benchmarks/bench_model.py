@@ -55,7 +55,8 @@ def main(argv=None):
         train_shipped(meta["n_train_planets"], meta["n_val_planets"], meta["train_config"]["epochs"], meta["seeds"]["train"],
                       symbolic=False, out=a.no_symbolic_weights, workers=a.workers, threads=a.threads, cache_dir=a.cache_dir,
                       command="benchmarks/bench_model.py (ablation: --no-symbolic)", input_prior=ipr["kind"] if ipr else "none",
-                      input_prior_scale=ipr["scale"] if ipr else 1.0, n_prior=ipr.get("n", 2000) if ipr else 2000)
+                      input_prior_scale=ipr["scale"] if ipr else 1.0, n_prior=ipr.get("n", 2000) if ipr else 2000,
+                      lr=meta["train_config"]["lr"])
     meta0 = read_meta(a.no_symbolic_weights)
     cfg = shipped_model_config().features
     t0 = time.time()
