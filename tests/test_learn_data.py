@@ -14,8 +14,9 @@ CFG = FeatureConfig(t_fgs=32, n_bins=8)
 
 def test_splits_disjoint():
     ids = {s: set(split_planet_ids(s, 500).tolist()) for s in SPLIT_SEEDS}
-    assert len(set(SPLIT_SEEDS.values())) == 3 and all(len(v) == 500 for v in ids.values())
-    assert not ids["train"] & ids["val"] and not ids["train"] & ids["test"] and not ids["val"] & ids["test"]
+    assert len(set(SPLIT_SEEDS.values())) == len(SPLIT_SEEDS) == 4 and all(len(v) == 500 for v in ids.values())
+    names = sorted(ids)   # train, val, test and the input prior's spectra: no planet in two of them
+    assert all(not ids[a] & ids[b] for i, a in enumerate(names) for b in names[i + 1:])
 
 
 def test_simulate_items_shapes_workers_and_cache(tmp_path):

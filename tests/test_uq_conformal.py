@@ -60,7 +60,7 @@ def test_gaussian_scale_is_recovered():
 def test_regions_and_report_json():
     m = region_masks()
     w = molecule_windows()
-    assert set(w) == {"H2O", "CO2", "CH4", "CO", "NH3"} and w["H2O"] == [(2.55, 2.9)]
+    assert set(w) == {"H2O", "CO2", "CH4", "CO", "NH3"} and w["H2O"] == [(1.95, 2.05), (2.55, 2.9)]
     assert m["FGS1"][0] and not m["AIRS"][0] and m["AIRS"].sum() == 282
     assert (m["continuum"] & np.any([m[k] for k in w], axis=0)).sum() == 0
     y, mu, sg = synth(50, 4)
