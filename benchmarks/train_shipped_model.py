@@ -7,13 +7,16 @@ The shipped weights were made by exactly this command (1 torch thread, from the 
 which is the same as
 
     python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
-        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --out spectramind/weights/spectramind_model.pt
+        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 0.2 \
+        --out spectramind/weights/spectramind_model.pt
 
 Steps: simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
 SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, its posterior
 under the input prior (a hybrid spectral prior fitted on 2,000 simulated spectra of seed SPLIT_SEEDS['prior'],
 learn.data.simulated_prior; `--input-prior none` trains on the physics fit itself), features;
-supervised training (GLL + symbolic terms; `--no-symbolic` sets every symbolic weight to 0, the ablation model of
+supervised training (GLL + symbolic terms at 0.2x the weights of `shipped_train_config`: at full weight they lowered
+the validation score by 0.005 over 3 seeds once the model refined the prior posterior, which already obeys most
+rules; `--no-symbolic` sets every symbolic weight to 0, the ablation model of
 benchmarks/bench_model.py); the best epoch by validation loss is kept. Then the validation planets are scored with
 the input estimate (the posterior, or the physics fit) and with the model (visits averaged per planet), and that comparison goes into the weights'
 metadata: spectramind.learn.refine.load_refiner uses the model only when it beat physics there.
@@ -43,15 +46,16 @@ def seam_tolerance(items, q: float = 0.99, unit: float = 1e-4) -> float:
     return float(np.ceil(np.quantile(np.abs(y[:, 0] - y[:, 1]) / unit, q) * 2) / 2)
 
 
-def shipped_train_config(epochs: int, seed: int, symbolic: bool, seam_tol: float = 5.0, lr: float = 1e-3):
+def shipped_train_config(epochs: int, seed: int, symbolic: bool, seam_tol: float = 5.0, lr: float = 1e-3,
+                         symbolic_scale: float = 1.0):
     """AdamW, warmup + cosine, batch 16. Symbolic weights as in conf/train/default.yaml except: seam tolerance from the
     training labels (`seam_tolerance`: the simulated FGS1 band legitimately jumps from the first AIRS channel) and
     coherence weight 0.002 (the templates do not span the labels: they pay a coherence cost themselves);
-    `symbolic=False` sets every symbolic weight to 0."""
+    `symbolic_scale` multiplies every symbolic weight; `symbolic=False` sets them all to 0."""
     from spectramind.learn.train import TrainConfig
     from spectramind.learn.losses import LossConfig, SYMBOLIC_TERMS
     loss = replace(LossConfig(), seam_tol=seam_tol, coherence=0.002)
-    if not symbolic: loss = replace(loss, **{t: 0.0 for t in SYMBOLIC_TERMS})
+    loss = replace(loss, **{t: getattr(loss, t) * (symbolic_scale if symbolic else 0.0) for t in SYMBOLIC_TERMS})
     return TrainConfig(seed=seed, phase="supervised", epochs=epochs, batch_size=16, lr=lr, warmup_steps=50,
                        patience=8, keep_top_k=1, device="cpu", loss=loss)
 
@@ -86,7 +90,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
                   out: str | Path = ROOT / "spectramind/weights/spectramind_model.pt", workers: int = 2,
                   threads: int = 1, cache_dir: str | Path = ROOT / "runs/sim_cache", work_dir: str | Path = ROOT / "runs/train_shipped",
                   command: str = "", input_prior: str = "hybrid", input_prior_scale: float = 2.0,
-                  n_prior: int = 2000, lr: float = 1e-3) -> dict:
+                  n_prior: int = 2000, lr: float = 1e-3, symbolic_scale: float = 0.2) -> dict:
     "Simulate (cached), train, validate against the input estimate, save weights + metadata; returns the metadata."
     import torch
     from spectramind.learn.data import SPLIT_SEEDS, simulate_items, simulated_prior, prior_fingerprint
@@ -102,7 +106,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
     tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}{tag}.npz", cfg=mcfg.features, input_prior=ip)
     va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}{tag}.npz", cfg=mcfg.features, input_prior=ip)
     t_sim = time.time() - t0
-    tcfg = shipped_train_config(epochs, seed, symbolic, seam_tolerance(tr), lr)
+    tcfg = shipped_train_config(epochs, seed, symbolic, seam_tolerance(tr), lr, symbolic_scale)
     work = Path(work_dir) / ("symbolic" if symbolic else "no_symbolic")
     model = build_model(mcfg, seed=seed)
     t0 = time.time(); r = fit(model, tr, va, tcfg, work); t_train = time.time() - t0
@@ -145,10 +149,12 @@ def main(argv=None):
                     help="the model refines the fit's posterior under this prior (fitted on simulated spectra), or the fit itself")
     ap.add_argument("--input-prior-scale", type=float, default=2.0); ap.add_argument("--n-prior", type=int, default=2000)
     ap.add_argument("--lr", type=float, default=1e-3, help="peak AdamW learning rate")
+    ap.add_argument("--symbolic-scale", type=float, default=0.2,
+                    help="multiplier of every symbolic loss weight (0.2: chosen on the validation planets, 3 seeds)")
     a = ap.parse_args(argv)
     cmd = "python benchmarks/train_shipped_model.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
     return train_shipped(a.n_train, a.n_val, a.epochs, a.seed, not a.no_symbolic, a.out, a.workers, a.threads,
-                         a.cache_dir, a.work_dir, cmd.strip(), a.input_prior, a.input_prior_scale, a.n_prior, a.lr)
+                         a.cache_dir, a.work_dir, cmd.strip(), a.input_prior, a.input_prior_scale, a.n_prior, a.lr, a.symbolic_scale)
 
 
 if __name__ == "__main__":
