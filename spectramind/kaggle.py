@@ -101,8 +101,8 @@ def build_code_dataset(out: str|Path,           # output folder (created)
     return info
 
 # %% ../nbs/api/94_kaggle.ipynb #8252f74e
-WEIGHT_FILES = ("model.pt", "model_config.json", "temperature.json", "conformal.json", "pca_basis.npz",
-                "config.yaml", "run_manifest.json")
+WEIGHT_FILES = ("spectramind_model.pt", "model.pt", "model_config.json", "temperature.json", "conformal.json",
+                "pca_basis.npz", "prior_scale.json", "model_gate.json", "config.yaml", "run_manifest.json")
 
 def build_weights_dataset(artifacts: str|Path, # folder with trained artifacts
                           out: str|Path,       # output folder (created)
