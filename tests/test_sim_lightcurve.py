@@ -6,8 +6,9 @@ from spectramind.core import make_rng, airs_to_target
 from spectramind.sim.astro import draw_planet
 from spectramind.sim.dataset import simulate_visit
 from spectramind.sim.detector import adc_info, adc_decode, linear_corr_apply
+from spectramind.lightcurve.fgs import annulus_mask
 from spectramind.sim.lightcurve import (simulate_lightcurves, lightcurve_set, write_lightcurves, read_lightcurves, bin_sum,
-                                        _fgs_mask, fgs_border, target_wavelengths)
+                                        _fgs_mask, target_wavelengths)
 
 
 def calibrate_box(sim, rows=(8, 24), radius=7.0, airs_bin=30, fgs_bin=360, background=True):
@@ -19,7 +20,7 @@ def calibrate_box(sim, rows=(8, 24), radius=7.0, airs_bin=30, fgs_bin=360, backg
         bad = cal.dead | (cal.flat <= 0.2)
         if inst == "FGS1":
             m = _fgs_mask(radius); ok.append(np.array([not (bad & m).any()]))
-            if background: c = c - c[:, fgs_border(3) & ~bad].mean(1)[:, None, None]   # calib.background: border mean
+            if background: c = c - c[:, annulus_mask(15.5, 15.5, 10.0, 15.0) & ~bad].mean(1)[:, None, None]   # lightcurve.fgs: annulus mean
             outs.append(bin_sum((c * m).sum((1, 2)), fgs_bin)[:, None])
         else:
             e8 = np.r_[0:8, 24:32]; ok.append(airs_to_target(~bad[rows[0]:rows[1]].any(0) & ~(bad[e8].any(0) & background)))

@@ -69,7 +69,7 @@ def simulated_prior(kind: str="hybrid",  # 'pca', 'gp' or 'hybrid' (transit.prio
     return fit_prior(kind, np.stack([draw_planet(make_rng(seed, p), p).depth for p in planet_ids(seed, n).tolist()]))
 
 # %% ../../nbs/api/73_learn.data.ipynb #1ed2e55d
-LIGHTCURVE_MODE = "background-subtracted"   # what sim.lightcurve gives by default: items cached before it are stale
+LIGHTCURVE_MODE = "background-subtracted: AIRS edge rows, FGS1 annulus"   # what sim.lightcurve gives by default: items cached before it are stale
 
 def prior_fingerprint(input_prior: Optional[tuple]) -> Optional[dict]:
     "Kind, scale and a SHA-256 of the arrays of an input prior (for cache recipes), or None."
