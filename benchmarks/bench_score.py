@@ -88,7 +88,7 @@ def main(argv=None):
             mu_oof, sg_oof = ch["mu"], ch["sigma"]
     cal, rep = calibrate_sigma(y_tr, mu_oof, sg_oof, nm, ns, OmegaConf.to_container(cfg.uq, resolve=True))
     print("train OOF sigma calibration:", {k: (round(v["score"], 4) if isinstance(v, dict) else v) for k, v in rep.items()},
-          "kept:", [k for k, v in cal.items() if v is not None])
+          "kept:", [k for k in ("temperature", "conformal") if cal[k] is not None])
     # held-out test
     print("\nheld-out test split")
     mu = np.stack([f.depth for f in fits_te]); sg = np.stack([f.sigma for f in fits_te])
