@@ -60,7 +60,7 @@ def main(argv=None):
     from spectramind.config import load_config
     from spectramind.infer.train import oof_predictions, calibrate_sigma, fit_prior, choose_prior
     from spectramind.metric import naive_stats
-    from spectramind.transit.prior import apply_prior
+    from spectramind.transit.prior import apply_prior_if_fitted
     from spectramind.transit.baseline import baseline_predict
     from spectramind.core import Flag
     cfg = load_config()
@@ -95,7 +95,7 @@ def main(argv=None):
     res = {"physics": row("physics fit", y_te, mu, sg, nm, ns)}
     if use_prior:
         pr = fit_prior(a.prior, y_tr)
-        fp = [apply_prior(f, pr, scale) if not f.flags & Flag.FALLBACK else f for f in fits_te]
+        fp = [apply_prior_if_fitted(f, pr, scale) for f in fits_te]
         mu, sg = np.stack([f.depth for f in fp]), np.stack([f.sigma for f in fp])
         res["prior"] = row(f"+ {a.prior} prior x{scale:g}", y_te, mu, sg, nm, ns)
     res["before_sigma_calibration"] = res.get("prior", res["physics"])

@@ -100,7 +100,7 @@ def predict_from_fit(tf: TransitFit,      # physics fit of one planet
                      star: dict|None=None # its star info (model input)
                     ) -> tuple[np.ndarray, np.ndarray, int]:
     "mu, sigma, flags of one planet from its physics fit and the artifacts."
-    from spectramind.transit.prior import apply_prior
+    from spectramind.transit.prior import apply_prior_if_fitted
     if art.model is not None and lcs and not tf.flags & Flag.FALLBACK:
         # the model refines the physics estimate (or its posterior under the prior the model was trained with, which
         # the weights carry: learn.refine.input_fit) and predicts its own sigma (trained with the GLL): the artifacts'
@@ -108,7 +108,7 @@ def predict_from_fit(tf: TransitFit,      # physics fit of one planet
         from spectramind.learn.refine import refine_prediction
         mu, sigma = refine_prediction(art.model, lcs, tf, star)
         return finalize(mu, sigma, tf.flags)
-    if art.prior is not None and not tf.flags & Flag.FALLBACK: tf = apply_prior(tf, art.prior, art.prior_scale)
+    tf = apply_prior_if_fitted(tf, art.prior, art.prior_scale)
     mu, sigma = tf.depth, tf.sigma
     if art.temperature is not None: sigma = art.temperature.apply(sigma)
     if art.conformal is not None: sigma = art.conformal.apply(sigma)

@@ -84,7 +84,7 @@ def fit_prior(kind: str,              # 'pca', 'gp' or 'hybrid'
 def _oof(fits, ids, labels, prior, scales, n_splits, seed):
     "Ids, physics (mu, sigma) and {scale: (mu, sigma)} with the cross-fitted prior at each scale."
     from spectramind.data.targets import grouped_folds
-    from spectramind.transit.prior import apply_prior
+    from spectramind.transit.prior import apply_prior_if_fitted
     keep = np.array([int(p) in fits for p in ids]); ids, labels = np.asarray(ids)[keep], labels[keep]
     mu = np.stack([fits[int(p)].depth for p in ids]); sg = np.stack([fits[int(p)].sigma for p in ids])
     if prior == "none" or len(ids) < 2 * n_splits: return ids, mu, sg, {float(s): (mu, sg) for s in scales}
@@ -93,8 +93,7 @@ def _oof(fits, ids, labels, prior, scales, n_splits, seed):
         pr = fit_prior(prior, labels[folds != k])
         for i in np.flatnonzero(folds == k):
             tf = fits[int(ids[i])]
-            if tf.flags & Flag.FALLBACK: continue
-            for s, (m, g) in out.items(): t = apply_prior(tf, pr, s); m[i], g[i] = t.depth, t.sigma
+            for s, (m, g) in out.items(): t = apply_prior_if_fitted(tf, pr, s); m[i], g[i] = t.depth, t.sigma
     return ids, mu, sg, out
 
 def oof_predictions(fits: dict,          # {planet_id: TransitFit}

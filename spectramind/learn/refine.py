@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 import numpy as np
-from ..core import N_WL, Flag, get_logger
+from ..core import N_WL, get_logger
 from ..contracts import LightCurves, TransitFit
 
 log = get_logger(__name__)
@@ -67,9 +67,8 @@ def input_fit(fit: TransitFit,                  # the physics fit of one planet
               input_prior: Optional[Tuple[Any, float]]=None # (SpectralPrior, scale) the model was trained with, or None
              ) -> TransitFit:                   # what the model refines
     "The physics fit, or its posterior under the model's input prior (fallback fits unchanged)."
-    if input_prior is None or fit.flags & Flag.FALLBACK: return fit
-    from spectramind.transit.prior import apply_prior
-    return apply_prior(fit, *input_prior)
+    from spectramind.transit.prior import apply_prior_if_fitted
+    return fit if input_prior is None else apply_prior_if_fitted(fit, *input_prior)
 
 # %% ../../nbs/api/74_learn.refine.ipynb #c1277104
 def load_refiner(folder_or_path: Optional[str|Path]=None, # weights file, or a folder holding spectramind_model.pt; None: packaged

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
-from ..core import N_WL, get_logger
+from ..core import N_WL, Flag, get_logger
 from ..contracts import TransitFit
 
 log = get_logger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'SpectralPrior', 'split_level', 'fit_pca_prior', 'se_kernel', 'fit_gp_prior', 'fit_hybrid_prior',
-           'prior_moments', 'posterior', 'decouple_level', 'apply_prior', 'save_prior', 'load_prior',
-           'prior_from_config']
+           'prior_moments', 'posterior', 'decouple_level', 'apply_prior', 'apply_prior_if_fitted', 'save_prior',
+           'load_prior', 'prior_from_config']
 
 # %% ../../nbs/api/43_transit.prior.ipynb #e415d2a8
 @dataclass(frozen=True)
@@ -159,6 +159,10 @@ def apply_prior(tf: TransitFit,              # a physics fit
     if not (np.isfinite(d).all() and np.isfinite(C).all()):
         log.warning("planet %s: prior posterior not finite; fit left unchanged", tf.planet_id); return tf
     return replace(tf, depth=d, cov=C, params=dict(tf.params, prior=dict(kind=prior.kind, scale=scale))).validate()
+
+def apply_prior_if_fitted(tf: TransitFit, prior: SpectralPrior|None, scale: float=1.0) -> TransitFit:
+    "`apply_prior`, except that a fallback fit (no usable transit: Flag.FALLBACK) passes through unchanged."
+    return tf if tf.flags & Flag.FALLBACK else apply_prior(tf, prior, scale)
 
 # %% ../../nbs/api/43_transit.prior.ipynb #f50ef564
 def save_prior(prior: SpectralPrior, path: str|Path) -> Path:
