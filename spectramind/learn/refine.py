@@ -94,7 +94,8 @@ def load_refiner(folder_or_path: Optional[str|Path]=None, # weights file, or a f
 def refine_prediction(model: Optional[Any],        # SpectraMindModel (load_refiner) or None
                       lcs: List[LightCurves]|LightCurves, # the planet's visits
                       fit: TransitFit,             # its physics fit
-                      star: Optional[dict]=None    # star-info row (Rs, Ms, Ts, Mp, e, P, sma, i)
+                      star: Optional[dict]=None,   # star-info row (Rs, Ms, Ts, Mp, e, P, sma, i)
+                      rules: bool=True             # hold the output to the symbolic rules its input keeps
                      ) -> Tuple[np.ndarray, np.ndarray]: # mu (283,), sigma (283,) float64, transit-depth units
     "The model's mu and sigma for one planet (visits averaged), or the physics estimate when model is None."
     if model is None: return np.array(fit.depth, np.float64), np.array(fit.sigma, np.float64)
@@ -108,4 +109,9 @@ def refine_prediction(model: Optional[Any],        # SpectraMindModel (load_refi
     mu, sigma = (out[k].double().cpu().numpy().mean(0) for k in ("mu", "sigma"))   # (c,) each
     bad = ~np.isfinite(mu) | ~np.isfinite(sigma) | (sigma <= 0)
     if bad.any(): log.warning("planet %s: %d non-finite model outputs replaced by physics", fit.planet_id, bad.sum())
-    return np.maximum(np.where(bad, fit.depth, mu), 0.0), np.where(bad, fit.sigma, sigma)
+    mu, sigma = np.maximum(np.where(bad, fit.depth, mu), 0.0), np.where(bad, fit.sigma, sigma)
+    if not rules: return mu, sigma
+    from spectramind.learn.audit import project_to_rules
+    mu_r, sigma_r, lam = project_to_rules(mu, sigma, fit.depth, fit.sigma)
+    if lam[0] < 1: log.info("planet %s: model correction shrunk to %.3f to keep the symbolic rules", fit.planet_id, lam[0])
+    return mu_r[0], sigma_r[0]
