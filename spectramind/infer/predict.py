@@ -11,13 +11,14 @@ from concurrent.futures import ProcessPoolExecutor, FIRST_COMPLETED, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 from ..core import N_WL, NAIVE_MEAN, NAIVE_SIGMA, Flag, get_logger, mp_context
 from ..contracts import LightCurves, TransitFit
 
 # %% auto #0
 __all__ = ['log', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'finalize', 'predict_from_fit',
-           'lightcurves_from_folder', 'fit_from_folder', 'predict_planet', 'predict_dataset']
+           'lightcurves_from_folder', 'fit_from_folder', 'predict_planet', 'audit_submission', 'predict_dataset']
 
 # %% ../../nbs/api/82_infer.predict.ipynb #e3582aa0
 log = get_logger("infer.predict")
@@ -187,6 +188,28 @@ def _event(tdir, command, **metrics):
     from spectramind.telemetry import log_event
     log_event(tdir, command, metrics.pop("duration_s", 0.0), metrics=metrics)
 
+def audit_submission(csv_path: str|Path,       # a submission CSV (planet_id, wl_1..wl_283, sigma_1..sigma_283)
+                     out_dir: str|Path|None=None, # where audit.json and audit.npz go (None: beside the CSV)
+                     cfg=None                  # resolved root config (None: packaged defaults): rules and tolerances
+                    ) -> dict:                 # {'json', 'npz', 'n_planets', 'violations_per_rule', 'planets_violating'}
+    "The logic audit (learn.audit) of a submission's spectra, written beside it."
+    import torch
+    from omegaconf import OmegaConf
+    from spectramind.config import load_config
+    from spectramind.learn.audit import audit_planets, write_audit
+    from spectramind.learn.losses import symbolic_context
+    from spectramind.learn.train import train_config
+    cfg = cfg if cfg is not None else load_config()
+    tc = train_config(OmegaConf.to_container(cfg.train, resolve=True) if OmegaConf.is_config(cfg.train) else dict(cfg.train))
+    df = pd.read_csv(csv_path); ids = df["planet_id"].to_numpy(np.int64)
+    mu, sg = df.iloc[:, 1:1 + N_WL].to_numpy(float), df.iloc[:, 1 + N_WL:1 + 2*N_WL].to_numpy(float)
+    ctx = symbolic_context(band_ratios=tc.loss.band_ratios)
+    recs, maps = audit_planets(ids, torch.as_tensor(mu), ctx, tc.loss, tc.audit)
+    jp, npz = write_audit(Path(out_dir) if out_dir else Path(csv_path).parent, ids, mu, sg, recs, maps)
+    per_rule = json.loads(jp.read_text())["violations_per_rule"]
+    return dict(json=str(jp), npz=str(npz), n_planets=len(ids), violations_per_rule=per_rule,
+                planets_violating=int(sum(r["n_violated"] > 0 for r in recs)))
+
 # %% ../../nbs/api/82_infer.predict.ipynb #c61977a9
 def predict_dataset(data_dir: str|Path,      # competition folder
                     out_csv: str|Path,       # submission.csv to write
@@ -202,7 +225,8 @@ def predict_dataset(data_dir: str|Path,      # competition folder
                     telemetry_dir=None,      # where events.jsonl goes (None: no events)
                     progress: bool=True,     # progress bar
                     check_every: int=5,      # planets between wall-time projections
-                    use_model: bool=False    # refine with the trained model (packaged or artifacts' weights)
+                    use_model: bool=False,   # refine with the trained model (packaged or artifacts' weights)
+                    audit: bool=True         # write the logic audit of the spectra beside the CSV (audit.json, audit.npz)
                    ) -> dict:
     "Predict every planet of a split into a submission CSV, streamed and resumable; returns a summary."
     from spectramind.config import load_config, config_hash
@@ -251,6 +275,10 @@ def predict_dataset(data_dir: str|Path,      # competition folder
     summary = dict(split=split, n_planets=len(ids), resumed=skipped, predicted=len(todo), **status, failures=failures,
                    switched_to_fast_after=switched_at, fast=fast, wall_s=round(time.perf_counter() - t_start, 2),
                    artifacts=_artifacts(artifacts_dir, use_model).names, submission=str(out_csv))
+    if audit:
+        try: summary["audit"] = audit_submission(out_csv, cfg=cfg)
+        except Exception as e:   # the audit is a diagnostic: it never costs the submission
+            log.warning("logic audit of %s failed (%s: %s)", out_csv, type(e).__name__, e); summary["audit"] = None
     art = _artifacts(artifacts_dir, use_model)
     write_manifest(out_csv.parent, config=cfg, config_hash=config_hash(cfg), submission=str(out_csv),
                    temperature=(art.temperature.to_dict() if art.temperature else None),
