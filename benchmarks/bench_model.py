@@ -10,9 +10,11 @@ benchmarks/train_shipped_model.py --no-symbolic into runs/bench_model/ (reused w
 
 Prints, per planet with visits averaged:
   * the competition score (and its FGS1 / AIRS parts) of physics-only, of the model's input estimate when the model
-    refines a prior posterior (the input prior stored with the weights), of the model, and of the model without
-    symbolic terms;
-  * rule violations per planet of each (spectramind.learn.audit.audit_planets with the default tolerances);
+    refines a prior posterior (the input prior stored with the weights), of the shipped model with and without its
+    rule projection (learn.audit.project_to_rules, as predict applies it), and of the model trained without
+    symbolic terms (no projection either); the paired per-planet difference shipped - no symbolic;
+  * rule violations per planet of each (spectramind.learn.audit.audit_planets with the default tolerances, the
+    99th percentiles of simulated true spectra: learn.losses.RULE_TOLERANCES);
   * training time at the shipped size, as recorded in each weights file's metadata;
   * the validation comparison stored with the weights (what load_refiner decides on).
 """
@@ -68,10 +70,14 @@ def main(argv=None):
     phys = planet_scores(None, test_items(None))
     test, test0 = test_items(ipr), test_items(meta0.get("input_prior"))
     print(f"held-out test: {a.n_test} planets ({len(test)} visits), simulator seed {SPLIT_SEEDS['test']} ({time.time() - t0:.0f} s)")
-    sym, nosym = planet_scores(load_model(a.weights), test), planet_scores(load_model(a.no_symbolic_weights), test0)
+    shipped = load_model(a.weights)
+    sym, noproj = planet_scores(shipped, test), planet_scores(shipped, test, rules=False)
+    nosym = planet_scores(load_model(a.no_symbolic_weights), test0, rules=False)
     rows = [("physics only", phys["physics"], None)]
     if ipr: rows.append((f"{ipr['kind']} prior x{ipr['scale']:g} posterior (the model's input)", sym["physics"], None))
-    rows += [("model (GLL + symbolic)", sym["model"], meta), ("model, no symbolic terms", nosym["model"], meta0)]
+    rows += [("model, symbolic loss, rule projection off", noproj["model"], meta),
+             ("model (symbolic loss + rule projection), shipped", sym["model"], meta),
+             ("model, no symbolic terms", nosym["model"], meta0)]
     print("\n| predictor | score | FGS1 part | AIRS part | violations / planet | train s |")
     print("|---|---:|---:|---:|---:|---:|")
     viol = {}
@@ -83,6 +89,12 @@ def main(argv=None):
     print(f"| truth (labels), for reference | - | - | - | {viol['truth (labels)']['per_planet']:.2f} | - |")
     print("\nplanets violating each rule:")
     for name, v in viol.items(): print(f"  {name:26s} {v['rules']}")
+    from spectramind.infer.train import planet_scores as per_planet
+    from spectramind.core import NAIVE_MEAN, NAIVE_SIGMA
+    d = per_planet(sym["y"], sym["model"]["mu"], sym["model"]["sigma"], NAIVE_MEAN, NAIVE_SIGMA) - \
+        per_planet(nosym["y"], nosym["model"]["mu"], nosym["model"]["sigma"], NAIVE_MEAN, NAIVE_SIGMA)
+    print(f"shipped - no symbolic, paired per planet: {d.mean():+.4f} +- {d.std(ddof=1) / np.sqrt(len(d)):.4f} (1 se); "
+          f"rule projection moved {int((sym['model']['lam'] < 1).sum())} of {len(d)} planets")
     p, s, n = (rows[i][1]["score"]["score"] for i in (0, -2, -1))
     inp = f"; model - its input: {s - rows[1][1]['score']['score']:+.4f}" if ipr else ""
     print(f"\nmodel - physics: {s - p:+.4f} (target >= +0.03){inp}; symbolic terms: score {s - n:+.4f}, "
