@@ -203,6 +203,9 @@ def predict(data: Path = typer.Option(..., exists=True, file_okay=False, help="C
                             use_model=model)
         typer.echo(f"{s['n_planets']} planets -> {out}: {s['ok']} ok, {s['fallback']} fallback, {s['failed']} failed, "
                    f"{s['resumed']} resumed; {s['wall_s']} s; artifacts {s['artifacts'] or 'none'}")
+        if s.get("audit"):
+            typer.echo(f"logic audit: {s['audit']['json']} ({s['audit']['planets_violating']} of {s['audit']['n_planets']} planets break a rule: "
+                       f"{ {k: v for k, v in s['audit']['violations_per_rule'].items() if v} or 'none'})")
         rec["metrics"].update({k: s[k] for k in ("n_planets", "ok", "fallback", "failed", "resumed", "wall_s")})
 
 @app.command()
