@@ -80,8 +80,10 @@ def prior_fingerprint(input_prior: Optional[tuple]) -> Optional[dict]:
     return dict(kind=pr.kind, scale=float(sc), sha256=h.hexdigest()[:16])
 
 def _recipe(n: int, seed: int, cfg: FeatureConfig, scale: float, input_prior: Optional[tuple]=None) -> dict:
-    return dict(n=int(n), seed=int(seed), features=asdict(cfg), scale=float(scale), lightcurve=LIGHTCURVE_MODE,
-                input_prior=prior_fingerprint(input_prior))
+    "What cached items were made from (as JSON gives it back): a change of any part, the fit's defaults included, rebuilds them."
+    from spectramind.transit.fit import FitConfig
+    return json.loads(json.dumps(dict(n=int(n), seed=int(seed), features=asdict(cfg), scale=float(scale), lightcurve=LIGHTCURVE_MODE,
+                                      input_prior=prior_fingerprint(input_prior), fit=asdict(FitConfig()))))
 
 def save_items(path: str|Path, items: List[Dict[str, Any]], recipe: Optional[dict]=None) -> Path:
     "Write feature dicts to one .npz (keys stacked over items) with a JSON recipe."

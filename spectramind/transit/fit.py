@@ -69,6 +69,7 @@ class FitConfig:
     graze_margin: float = 0.15      # profile when b + max(3 sigma_b, graze_margin) >= 1 - rp
     graze_span: float = 0.2         # profile grid: b within +- graze_span of the white fit
     graze_n: int = 9                # profile grid points
+    fgs_orders: tuple = (1, 2, 3, 4) # FGS1 time-baseline Legendre orders, averaged by BIC weight (() = white_poly_order alone)
 
     @classmethod
     def from_config(cls, cfg) -> FitConfig:
@@ -349,7 +350,7 @@ def _white_residual(lc: LightCurves, wf: WhiteFit) -> np.ndarray:
     return (r - r.mean())/r.std() if r.std() > 0 else np.zeros_like(r)
 
 def _fgs_fit(lc, wf, timing, star, u_prior, cfg):
-    "FGS1 (channel 0) white-light fit with the AIRS geometry as prior; returns (depth, var, ld, fit) or None."
+    "FGS1 (channel 0) white-light fit with the AIRS geometry as prior; returns (depth, var, ld, best fit, order weights) or None."
     y, v = white_light(lc, slice(0, 1))
     if not np.isfinite(v).any(): return None
     pri = {"t0_h": (wf["t0_h"], cfg.sig_t0_fgs_h), "a_rs": (wf["a_rs"], max(wf.sigma("a_rs"), 1e-3)),
@@ -357,10 +358,17 @@ def _fgs_fit(lc, wf, timing, star, u_prior, cfg):
     tm = replace(timing, t0_h=wf["t0_h"], depth=wf.depth)
     Xf = aux_matrix(lc.aux, cfg.fgs_aux, len(lc.time_h), cfg.aux_quadratic)
     if cfg.common_mode: Xf = np.concatenate([Xf, _white_residual(lc, wf)[:, None]], 1)
-    f = fit_white(lc.time_h, y, v, tm, star, Xf, tuple(u_prior), cfg.white_poly_order, cfg.sig_a_rel, cfg.sig_b,
-                  cfg.sig_u, 0.5, cfg.n_sub, prior_override=pri)
-    if not f.success or not np.isfinite(f.cov).all() or not 0 < f.depth <= cfg.depth_max: return None
-    return f.depth, (2*f["rp"]*f.sigma("rp"))**2, np.array([f["u1"], f["u2"]]), f
+    fits = []   # (BIC, order, fit) over the time-baseline orders: averaged by BIC weight
+    for order in (cfg.fgs_orders or (cfg.white_poly_order,)):
+        f = fit_white(lc.time_h, y, v, tm, star, Xf, tuple(u_prior), int(order), cfg.sig_a_rel, cfg.sig_b,
+                      cfg.sig_u, 0.5, cfg.n_sub, prior_override=pri)
+        if not f.success or not np.isfinite(f.cov).all() or not 0 < f.depth <= cfg.depth_max: continue
+        n = int(f.mask.sum()); fits.append((f.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)), int(order), f))
+    if not fits: return None
+    bic = np.array([b for b, _, _ in fits]); w = np.exp(-0.5*(bic - bic.min())); w /= w.sum()
+    d = np.array([f.depth for _, _, f in fits]); var = np.array([(2*f["rp"]*f.sigma("rp"))**2 for _, _, f in fits])
+    dm = float(w @ d); best = fits[int(bic.argmin())][2]
+    return dm, float(w @ (var + (d - dm)**2)), np.array([best["u1"], best["u2"]]), best, {o: round(float(x), 4) for (_, o, _), x in zip(fits, w)}
 
 # %% ../../nbs/api/42_transit.fit.ipynb #42dbf9ab
 def foreground_left(lc: LightCurves) -> bool:
@@ -505,7 +513,7 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
         s = max(cfg.fallback_sigma_min, cfg.fallback_sigma_rel*wf.depth)
         depth[0], cov[0, 0], ld[0] = wf.depth, s*s, u_grey[0]; flags |= int(Flag.FALLBACK)
     params = params | dict(n_bad_channels=int(bad.sum()), fgs_ok=fg is not None, time_s=time.perf_counter() - tic)
-    if fg is not None: params["fgs"] = {k: fg[3][k] for k in fg[3].names} | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta)
+    if fg is not None: params["fgs"] = {k: fg[3][k] for k in fg[3].names} | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta, baseline_weights=fg[4])
     return VisitFit(lc.visit, depth, 0.5*(cov + cov.T), ld, wf["t0_h"], t14, "full", flags, params)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #57d7b195
