@@ -7,17 +7,18 @@ The shipped weights were made by exactly this command (1 torch thread, from the 
 which is the same as
 
     python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
-        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 1 \
+        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 0 \
         --out spectramind/weights/spectramind_model.pt
 
 Steps: simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
 SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, its posterior
 under the input prior (a hybrid spectral prior fitted on 2,000 simulated spectra of seed SPLIT_SEEDS['prior'],
 learn.data.simulated_prior; `--input-prior none` trains on the physics fit itself), features;
-supervised training (GLL + the symbolic terms of conf/train/default.yaml, hinged at the rule tolerances calibrated
-on simulated true spectra; weights chosen on the validation planets: stronger weights cost validation score;
-`--no-symbolic` sets every symbolic weight to 0 and validates without the rule projection, the ablation model of
-benchmarks/bench_model.py); the best epoch by validation loss is kept. Then the validation planets are scored with
+supervised training (GLL; `--symbolic-scale S` adds S times the symbolic terms of conf/train/default.yaml, hinged at
+the rule tolerances calibrated on simulated true spectra: the shipped S = 0 was chosen on the validation planets,
+where S = 0.3 and 1 cost 0.0002-0.0012 and 0.0016; the model is validated, as predict runs it, with its output held
+to the symbolic rules by learn.audit.project_to_rules; `--no-symbolic` sets every symbolic weight to 0 and validates
+without that projection; `--symbolic-scale 1` gives the comparison model of benchmarks/bench_model.py); the best epoch by validation loss is kept. Then the validation planets are scored with
 the input estimate (the posterior, or the physics fit) and with the model (visits averaged per planet), and that comparison goes into the weights'
 metadata: spectramind.learn.refine.load_refiner uses the model only when it beat physics there.
 
@@ -147,8 +148,9 @@ def main(argv=None):
                     help="the model refines the fit's posterior under this prior (fitted on simulated spectra), or the fit itself")
     ap.add_argument("--input-prior-scale", type=float, default=2.0); ap.add_argument("--n-prior", type=int, default=2000)
     ap.add_argument("--lr", type=float, default=1e-3, help="peak AdamW learning rate")
-    ap.add_argument("--symbolic-scale", type=float, default=1.0,
-                    help="multiplier of every symbolic loss weight of conf/train (1: as configured, chosen on validation)")
+    ap.add_argument("--symbolic-scale", type=float, default=0.0,
+                    help="multiplier of every symbolic loss weight of conf/train (0, the shipped choice: on validation the "
+                         "hinged terms cost 0.0006-0.0012; the rule projection still applies)")
     a = ap.parse_args(argv)
     cmd = "python benchmarks/train_shipped_model.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
     return train_shipped(a.n_train, a.n_val, a.epochs, a.seed, not a.no_symbolic, a.out, a.workers, a.threads,
