@@ -2,6 +2,7 @@
 physics estimate exactly; load_refiner falls back to None (missing file, no validation gain); the per-planet path
 agrees with the batched one used by the benchmark."""
 import numpy as np
+from spectramind.learn.audit import project_to_rules
 import pytest
 import torch
 from spectramind.core import N_WL
@@ -37,7 +38,11 @@ def test_shipped_weights_refine(planet):
     items = [build_features(lc, tin, tr.star, None, model.cfg.features) for lc in lcs]
     p = predict_spectrum(model, collate(items))
     _, mu_b, s_b = combine_visits(np.full(len(lcs), 3), p["mu"], p["sigma"])
-    np.testing.assert_allclose(mu, mu_b[0], rtol=1e-12, atol=1e-12); np.testing.assert_allclose(sigma, s_b[0], rtol=1e-12)
+    mu_raw, s_raw = refine_prediction(model, lcs, tf, tr.star, rules=False)
+    np.testing.assert_allclose(mu_raw, mu_b[0], rtol=1e-12, atol=1e-12); np.testing.assert_allclose(s_raw, s_b[0], rtol=1e-12)
+    # with the rules (the default), the batched output held to the rules its input keeps
+    mu_p, s_p, _ = project_to_rules(np.maximum(mu_b, 0), s_b, tin.depth[None], tin.sigma[None])
+    np.testing.assert_allclose(mu, mu_p[0], rtol=1e-12, atol=1e-15); np.testing.assert_allclose(sigma, s_p[0], rtol=1e-12)
     # load_refiner with require_gain returns the model exactly when validation says it beat physics
     assert (load_refiner() is not None) == model_beats_physics(meta)
 
