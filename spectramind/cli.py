@@ -167,17 +167,25 @@ def fit(data: Path = typer.Option(..., exists=True, file_okay=False, help="Compe
         out: Path = typer.Option(Path("artifacts"), help="Artifact folder to write."),
         workers: int = typer.Option(1, help="Processes."),
         cache: Optional[Path] = typer.Option(None, help="Light-curve cache folder."),
+        retrain_model: bool = typer.Option(False, "--retrain-model", help="Also fine-tune the packaged model on this train split (one planet fold held out)."),
+        retrain_epochs: int = typer.Option(12, help="Fine-tuning epochs with --retrain-model."),
         overrides: Optional[List[str]] = typer.Argument(None, help="Config overrides key=value (fit.*, uq.*).")):
     "Fit the train split; choose the spectral prior and sigma calibration out of fold; write the artifacts."
     from spectramind.infer.train import train_artifacts
     from spectramind.telemetry import track
     cfg, h, tdir = _ctx(overrides)
     with track(f"fit --data {data} --out {out}", tdir, config_hash=h, seed=cfg.seed) as rec:
-        r = train_artifacts(data, out, cfg, workers, cache, True)
+        r = train_artifacts(data, out, cfg, workers, cache, True, retrain=dict(epochs=retrain_epochs) if retrain_model else False)
         for k in ("physics", "physics+prior"):
             if k in r: typer.echo(f"out-of-fold {k:<14} score {r[k]['score']:.4f}  rmse {r[k]['rmse_ppm']:.0f} ppm")
         for k, v in r["sigma"].items():
             typer.echo(f"out-of-fold sigma {k:<11} " + (f"score {v['score']:.4f}  cov68 {v['cov68']:.3f}  cov95 {v['cov95']:.3f}" if isinstance(v, dict) else str(v)))
+        if "retrain" in r:
+            v = r["retrain"]["validation"]
+            typer.echo(f"retrained model on {v['n_planets']} held-out planets: {v['input']} {v['physics_score']:.4f} -> model {v['model_score']:.4f}")
+        if isinstance(r.get("model"), dict):
+            g = r["model"]; typer.echo(f"model gate: model {g['model_score']:.4f} vs calibrated chain {g['chain_score']:.4f} on {g['n_planets']} planets: "
+                                       f"{'model on' if g['use_model'] else 'model off'}")
         typer.echo(f"artifacts in {out}: {', '.join(r['artifacts']) or 'none'}")
         rec["metrics"].update(oof_physics=r["physics"]["score"], n_fitted=r["n_fitted"])
 

@@ -17,7 +17,7 @@ from ..contracts import TransitFit
 
 # %% auto #0
 __all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'model_check',
-           'model_gate_record', 'train_artifacts']
+           'model_gate_record', 'retrain_model', 'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
 log = get_logger("infer.train")
@@ -193,11 +193,66 @@ def model_gate_record(mc: dict,              # model_check output
                 weights_sha256=mc["weights_sha256"], model=mc["model"])
 
 # %% ../../nbs/api/84_infer.train.ipynb #0a90001e
+def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: TransitFit} of the train split
+                  ids, labels,               # labelled planets (train.csv order) and their (n, 283) labels
+                  out_dir,                   # artifact folder: spectramind_model.pt and retrain/ (checkpoints) go here
+                  cfg, cache_dir=None,       # resolved root config; light-curve cache
+                  init=True,                 # start from: True = packaged weights, or a weights file / folder
+                  epochs: int=12, lr: float=3e-4, # fine-tuning length and peak learning rate
+                  n_folds: int=5, seed: int=0, # the validation fold is one of n_folds planet groups
+                  progress: bool=True
+                 ) -> dict:                  # weights path, validation record, validation planets, epochs run
+    "Fine-tune the model on labelled train planets and write it, with its validation record, to out_dir."
+    import torch
+    from dataclasses import asdict
+    from spectramind.data.layout import scan_layout
+    from spectramind.learn.data import items_from_fits
+    from spectramind.learn.refine import WEIGHTS_NAME, input_fit, read_meta, record_prior, weights_path
+    from spectramind.learn.train import fit, group_kfold, train_config
+    from spectramind.metric import naive_stats
+    from spectramind.models.factory import load_model, save_model
+    from spectramind.infer.predict import lightcurves_from_folder, weights_sha256
+    src = weights_path(None if init is True else init)
+    if not src.is_file(): raise FileNotFoundError(f"no weights to start from at {src}")
+    model, meta0 = load_model(src), read_meta(src) or {}; ip = record_prior(meta0.get("input_prior"))
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(cache_dir or cfg.calib.cache.dir or Path(cfg.run.out_dir) / "lightcurves")
+    lay = scan_layout(data_dir, splits=("train",)); row = {int(p): i for i, p in enumerate(ids)}
+    lcs_by, stars = {}, {}
+    for p in tqdm([int(p) for p in ids if int(p) in fits], desc="retrain items", disable=not progress):
+        lcs_by[p], stars[p] = lightcurves_from_folder(data_dir, p, "train", cfg, cache_dir, lay)
+    items = items_from_fits(lcs_by, fits, stars, {p: labels[row[p]] for p in lcs_by}, model.cfg.features, ip)
+    groups = [int(it["planet_id"]) for it in items]
+    if len(set(groups)) < n_folds: raise ValueError(f"{len(set(groups))} labelled planets are too few for {n_folds} folds")
+    tr, va = group_kfold(groups, n_folds, seed)[0]
+    tc = train_config({**meta0.get("train_config", {}), "phase": "supervised", "epochs": int(epochs), "lr": float(lr),
+                       "seed": int(seed), "warmup_steps": 10, "device": "auto"})
+    t0 = time.perf_counter()
+    r = fit(model, [items[i] for i in tr], [items[i] for i in va], tc, out / "retrain")
+    best = load_model(r.best_model); dst = out / WEIGHTS_NAME
+    vp = sorted({groups[i] for i in va}); vy = labels[[row[p] for p in vp]]; nm, ns = naive_stats(labels)
+    base = dict(command="infer.train.retrain_model", init=str(src), init_sha256=weights_sha256(src),
+                input_prior=meta0.get("input_prior"), train_config=asdict(tc), seeds=dict(train=int(seed)),
+                n_train_planets=len(set(groups) - set(vp)), n_val_planets=len(vp), val_planets=vp,
+                epochs_run=len(r.history), train_seconds=round(time.perf_counter() - t0, 1))
+    save_model(best, dst, meta=base)
+    mc = model_check(data_dir, fits, vp, vy, nm, ns, cfg, cache_dir, dst, progress)
+    inp = [input_fit(fits[p], ip) for p in vp]
+    s_in = _score(vy, np.stack([f.depth for f in inp]), np.stack([f.sigma for f in inp]), nm, ns)["score"]
+    val = dict(input="physics fit" if ip is None else f"{ip[0].kind} prior x{ip[1]:g} posterior", physics_score=s_in,
+               model_score=mc["model"]["score"], gain=mc["model"]["score"] - s_in, n_planets=len(vp),
+               beats_physics=bool(mc["model"]["score"] > s_in))
+    save_model(best, dst, meta=base | dict(validation=val))
+    log.info("retrained model -> %s: validation %s", dst, val)
+    return dict(weights=str(dst), validation=val, val_planets=vp, epochs_run=len(r.history))
+
+# %% ../../nbs/api/84_infer.train.ipynb #c5f9c987
 def train_artifacts(data_dir,             # competition folder with train/ and train.csv
                     out_dir,              # artifact folder (created)
                     cfg=None,             # resolved root config
                     workers: int=1, cache_dir=None, progress: bool=True, planets=None,
-                    check_model=True      # model_check these weights (True = packaged; False: no gate)
+                    check_model=True,     # model_check these weights (True = packaged; False: no gate)
+                    retrain: bool|dict=False # fine-tune the model on this split first (dict: retrain_model options)
                    ) -> dict:             # the out-of-fold report
     "Fit the train split, choose prior and sigma calibration out of fold, write the artifacts."
     from spectramind.config import load_config, save_config
@@ -234,17 +289,22 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
     cal, report["sigma"] = calibrate_sigma(y, mu, sg, nm, ns, uq, cfg.data.folds.n_splits, cfg.data.folds.seed)
     if cal["temperature"] is not None: cal["temperature"].save(out / "temperature.json")
     if cal["conformal"] is not None: cal["conformal"].save(out / "conformal.json")
+    sel = np.ones(len(pid), bool)
+    if retrain:   # the retrained weights are judged on their held-out planets only
+        (out / "spectramind_model.pt").unlink(missing_ok=True)
+        rt = retrain_model(data_dir, fits, ids, labels, out, cfg, cache_dir, progress=progress, **(retrain if isinstance(retrain, dict) else {}))
+        report["retrain"] = rt; check_model = out / "spectramind_model.pt"; sel = np.isin(pid, rt["val_planets"])
     if check_model is not False:   # the model against the calibrated physics chain, planet by planet on this train split
-        try: mc = model_check(data_dir, fits, pid, y, nm, ns, cfg, cache_dir, check_model, progress)
+        try: mc = model_check(data_dir, fits, pid[sel], y[sel], nm, ns, cfg, cache_dir, check_model, progress)
         except Exception as e:     # the artifacts above stand; predict then decides by the weights' validation record
             log.warning("model check failed (%s: %s): no model gate written", type(e).__name__, e)
             mc = None; report["model"] = f"check failed: {type(e).__name__}: {e}"
         if mc is not None:
-            report["model"] = g = model_gate_record(mc, planet_scores(y, mu, cal["oof_sigma"], nm, ns))
+            report["model"] = g = model_gate_record(mc, planet_scores(y[sel], mu[sel], cal["oof_sigma"][sel], nm, ns))
             (out / "model_gate.json").write_text(json.dumps(g, indent=2, default=float))
     write_submission(pid, out / "oof_physics.csv", np.maximum(mu, 0), np.maximum(sg, 1e-12))
     save_config(cfg, out / "config.yaml")
-    report["artifacts"] = sorted(p.name for p in out.iterdir() if p.suffix in (".npz", ".json") and p.name != "oof_report.json")
+    report["artifacts"] = sorted(p.name for p in out.iterdir() if p.suffix in (".npz", ".json", ".pt") and p.name != "oof_report.json")
     report["wall_s"] = round(time.perf_counter() - t0, 2)
     (out / "oof_report.json").write_text(json.dumps(report, indent=2, default=str))
     write_manifest(out, cfg, command="train_artifacts", seeds={"run": int(cfg.seed), "folds": int(cfg.data.folds.seed)})
