@@ -69,7 +69,7 @@ def main(argv=None):
                       symbolic=with_loss, out=a.compare_weights, workers=a.workers, threads=a.threads, cache_dir=a.cache_dir,
                       command="benchmarks/bench_model.py (comparison model)", input_prior=ipr["kind"] if ipr else "none",
                       input_prior_scale=ipr["scale"] if ipr else 1.0, n_prior=ipr.get("n", 2000) if ipr else 2000,
-                      lr=meta["train_config"]["lr"], symbolic_scale=1.0)
+                      lr=meta["train_config"]["lr"], symbolic_scale=1.0, mae_epochs=meta.get("mae_epochs", 0))
     meta0 = read_meta(a.compare_weights)
     cfg = shipped_model_config().features
     t0 = time.time()
