@@ -31,9 +31,9 @@ from train_shipped_model import planet_scores, shipped_model_config, train_shipp
 def violations(mu: np.ndarray, ids: np.ndarray) -> dict:
     "Mean violated rules per planet and planets violating each rule."
     import torch
-    from spectramind.learn.audit import AuditConfig, audit_planets
+    from spectramind.learn.audit import audit_planets
     from spectramind.learn.losses import LossConfig, SYMBOLIC_TERMS, symbolic_context
-    recs, _ = audit_planets(ids, torch.as_tensor(mu), symbolic_context(), LossConfig(), AuditConfig())
+    recs, _ = audit_planets(ids, torch.as_tensor(mu), symbolic_context(), LossConfig())
     return dict(per_planet=float(np.mean([r["n_violated"] for r in recs])),
                 rules={k: int(sum(r["rules"][k]["violated"] for r in recs)) for k in SYMBOLIC_TERMS})
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import torch
 from spectramind.models.blocks import molecule_templates, wavelength_grid
-from spectramind.learn.audit import AuditConfig, audit_planets, influence_maps, project_to_rules, write_audit
+from spectramind.learn.audit import audit_planets, influence_maps, project_to_rules, write_audit
 from spectramind.learn.losses import LossConfig, RULE_TOLERANCES, SEAM_TOL, SYMBOLIC_TERMS, symbolic_context, symbolic_terms
 
 
@@ -47,8 +47,8 @@ def test_influence_maps_are_gradients_per_depth_unit():
 def test_tolerances_control_flags():
     ctx = symbolic_context()
     mu = _clean(1); mu[0, 120] = -3e-5                    # small negative dip: 0.09 units^2 / 283 = 3.2e-4
-    strict = audit_planets(np.array([9]), mu, ctx, acfg=AuditConfig())[0][0]
-    loose = audit_planets(np.array([9]), mu, ctx, acfg=AuditConfig(tolerances={"nonneg": 1.0}))[0][0]
+    strict = audit_planets(np.array([9]), mu, ctx, LossConfig())[0][0]
+    loose = audit_planets(np.array([9]), mu, ctx, LossConfig(tolerances={"nonneg": 1.0}))[0][0]
     assert strict["rules"]["nonneg"]["violated"] and not loose["rules"]["nonneg"]["violated"]
 
 

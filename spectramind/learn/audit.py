@@ -10,22 +10,20 @@ __all__ = ['log', 'EXACT_RULES', 'AuditConfig', 'influence_maps', 'audit_planets
 
 # %% ../../nbs/api/71_learn.audit.ipynb #dc049901
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 from ..core import get_logger
-from .losses import (RULE_TOLERANCES, SYMBOLIC_TERMS, LossConfig, SymbolicContext, symbolic_context,
-                                      symbolic_terms)
+from .losses import SYMBOLIC_TERMS, LossConfig, SymbolicContext, symbolic_context, symbolic_terms
 
 log = get_logger(__name__)
 
 # %% ../../nbs/api/71_learn.audit.ipynb #65c57436
 @dataclass
 class AuditConfig:
-    "Tolerances above which a rule counts as violated (per planet, in the term's own units)."
-    tolerances: Dict[str, float] = field(default_factory=lambda: dict(RULE_TOLERANCES))  # learn.losses.RULE_TOLERANCES
+    "How the audit reports; the tolerances above which a rule counts as violated are LossConfig.tolerances (one source for loss and audit)."
     top_k: int = 5            # worst channels listed per violated rule
 
 def influence_maps(mu: torch.Tensor,                     # (b, c) predicted depth
@@ -64,7 +62,7 @@ def audit_planets(planet_ids: np.ndarray,                 # (b,) planet ids
     for i, pid in enumerate(np.asarray(planet_ids).tolist()):
         rules = {}
         for k in SYMBOLIC_TERMS:
-            v, tol = float(vals[k][i]), float(acfg.tolerances.get(k, 0.0))
+            v, tol = float(vals[k][i]), float(cfg.tolerances.get(k, 0.0))
             worst = np.argsort(-np.abs(maps[k][i]))[:acfg.top_k] if v > tol else []
             rules[k] = dict(value=v, tolerance=tol, violated=bool(v > tol), excess=max(v - tol, 0.0),
                             worst_channels=[int(j) for j in worst])
@@ -98,14 +96,13 @@ def calibrate_tolerances(y: np.ndarray,                 # (n, c) true spectra (d
 def project_to_rules(mu: np.ndarray, sigma: np.ndarray,  # (b, c) refined prediction
                      mu0: np.ndarray, sigma0: np.ndarray, # (b, c) the input it refines
                      ctx: SymbolicContext|None=None, cfg: LossConfig=LossConfig(),
-                     acfg: AuditConfig=AuditConfig(),
                      n_iter: int=16                       # bisection steps (lam resolution 2**-n_iter)
                     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]: # mu, sigma (b, c), lam (b,)
     "Shrink each planet's correction mu - mu0 until the rules its input keeps hold again."
     ctx = ctx or symbolic_context()
     mu, sigma, mu0, sigma0 = (np.atleast_2d(np.asarray(a, float)) for a in (mu, sigma, mu0, sigma0))
     rules = [k for k in SYMBOLIC_TERMS if k != "qmono"]
-    tol = np.array([float(acfg.tolerances.get(k, 0.0)) for k in rules])
+    tol = np.array([float(cfg.tolerances.get(k, 0.0)) for k in rules])
     def broken(x):   # (b, r) rule values above tolerance
         t = symbolic_terms(torch.as_tensor(x), ctx, cfg)
         return np.stack([t[k].numpy() for k in rules], 1) > tol
