@@ -201,7 +201,7 @@ def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: T
                   epochs: int=12, lr: float=3e-4, # fine-tuning length and peak learning rate
                   n_folds: int=5, seed: int=0, # the validation fold is one of n_folds planet groups
                   progress: bool=True
-                 ) -> dict:                  # weights path, validation record, validation planets, epochs run
+                 ) -> dict:                  # weights path, validation record, validation planets, epochs run, model_check output
     "Fine-tune the model on labelled train planets and write it, with its validation record, to out_dir."
     import torch
     from dataclasses import asdict
@@ -225,7 +225,8 @@ def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: T
     groups = [int(it["planet_id"]) for it in items]
     if len(set(groups)) < n_folds: raise ValueError(f"{len(set(groups))} labelled planets are too few for {n_folds} folds")
     tr, va = group_kfold(groups, n_folds, seed)[0]
-    tc = train_config({**meta0.get("train_config", {}), "phase": "supervised", "epochs": int(epochs), "lr": float(lr),
+    prev = {k: v for k, v in meta0.get("train_config", {}).items() if k != "audit"}   # the audit group does not train
+    tc = train_config({**prev, "phase": "supervised", "epochs": int(epochs), "lr": float(lr),
                        "seed": int(seed), "warmup_steps": 10, "device": "auto"})
     t0 = time.perf_counter()
     r = fit(model, [items[i] for i in tr], [items[i] for i in va], tc, out / "retrain")
@@ -242,9 +243,10 @@ def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: T
     val = dict(input="physics fit" if ip is None else f"{ip[0].kind} prior x{ip[1]:g} posterior", physics_score=s_in,
                model_score=mc["model"]["score"], gain=mc["model"]["score"] - s_in, n_planets=len(vp),
                beats_physics=bool(mc["model"]["score"] > s_in))
-    save_model(best, dst, meta=base | dict(validation=val))
+    save_model(best, dst, meta=base | dict(validation=val))      # same weights, so the check stands; only its hash moves
     log.info("retrained model -> %s: validation %s", dst, val)
-    return dict(weights=str(dst), validation=val, val_planets=vp, epochs_run=len(r.history))
+    return dict(weights=str(dst), validation=val, val_planets=vp, epochs_run=len(r.history),
+                check=mc | dict(weights_sha256=weights_sha256(dst)))
 
 # %% ../../nbs/api/84_infer.train.ipynb #c5f9c987
 def train_artifacts(data_dir,             # competition folder with train/ and train.csv
@@ -293,15 +295,18 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
     if retrain:   # the retrained weights are judged on their held-out planets only
         (out / "spectramind_model.pt").unlink(missing_ok=True)
         rt = retrain_model(data_dir, fits, ids, labels, out, cfg, cache_dir, progress=progress, **(retrain if isinstance(retrain, dict) else {}))
-        report["retrain"] = rt; check_model = out / "spectramind_model.pt"; sel = np.isin(pid, rt["val_planets"])
-    if check_model is not False:   # the model against the calibrated physics chain, planet by planet on this train split
-        try: mc = model_check(data_dir, fits, pid[sel], y[sel], nm, ns, cfg, cache_dir, check_model, progress)
+        mc = rt.pop("check"); report["retrain"] = rt; sel = np.isin(pid, rt["val_planets"])
+        order = {int(p): i for i, p in enumerate(rt["val_planets"])}   # the check's rows, in the report's planet order
+        mc = mc | dict(per_planet=np.asarray(mc["per_planet"])[[order[int(p)] for p in pid[sel]]])
+    elif check_model is not False:   # the model against the calibrated physics chain, planet by planet on this train split
+        try: mc = model_check(data_dir, fits, pid, y, nm, ns, cfg, cache_dir, check_model, progress)
         except Exception as e:     # the artifacts above stand; predict then decides by the weights' validation record
             log.warning("model check failed (%s: %s): no model gate written", type(e).__name__, e)
             mc = None; report["model"] = f"check failed: {type(e).__name__}: {e}"
-        if mc is not None:
-            report["model"] = g = model_gate_record(mc, planet_scores(y[sel], mu[sel], cal["oof_sigma"][sel], nm, ns))
-            (out / "model_gate.json").write_text(json.dumps(g, indent=2, default=float))
+    else: mc = None
+    if mc is not None:
+        report["model"] = g = model_gate_record(mc, planet_scores(y[sel], mu[sel], cal["oof_sigma"][sel], nm, ns))
+        (out / "model_gate.json").write_text(json.dumps(g, indent=2, default=float))
     write_submission(pid, out / "oof_physics.csv", np.maximum(mu, 0), np.maximum(sg, 1e-12))
     save_config(cfg, out / "config.yaml")
     report["artifacts"] = sorted(p.name for p in out.iterdir() if p.suffix in (".npz", ".json", ".pt") and p.name != "oof_report.json")
