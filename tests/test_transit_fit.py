@@ -121,3 +121,27 @@ def test_grazing_covariance_honest():
         lcs, tr = lightcurve_planet(123, pid, planet_kw=dict(p_graze=0.0))
         a, b = fit_planet(lcs, tr.star), fit_planet(lcs, tr.star, graze_profile=False)
         assert tr.params["b"] < 0.8 and np.array_equal(a.depth, b.depth) and np.array_equal(a.cov, b.cov)
+
+TIGHT = dict(sig_a_rel=0.01, sig_b=0.02, sig_u=0.025)   # widths like those learn_fit_priors finds when star info is exact
+
+def test_tight_priors_recover_depths():
+    "With tight (learned) white-fit priors and exact star info the depths are still recovered within their sigma."
+    z = []
+    for s in (41, 42, 43):
+        lc, star, d = planet(s)
+        tf = fit_planet([lc], star, **TIGHT)
+        assert tf.params["level"] == "full" and not tf.flags & Flag.FALLBACK
+        assert tf.params["visits"][0]["white"]["prior_sig_b"] == TIGHT["sig_b"]
+        z.append((tf.depth - d)/tf.sigma)
+    z = np.concatenate(z)
+    assert abs(z.mean()) < 0.5 and 0.6 < z.std() < 1.5, (z.mean(), z.std())
+
+def test_tight_priors_do_not_make_a_detection():
+    "A transit longer than the visit (7.4 h window, 8.3 h transit: no baseline) stays a flagged fallback: tight priors alone do not make it significant."
+    from spectramind.sim.lightcurve import lightcurve_planet
+    lcs, truth = lightcurve_planet(7302, 307841976)   # a simulated planet whose whole visit is in transit
+    assert np.ptp(lcs[0].time_h) < 7.5 and truth.star["sma"] < 5.4
+    for kw in ({}, TIGHT):
+        tf = fit_planet(lcs, truth.star, **kw)
+        assert tf.flags & Flag.FALLBACK and tf.params["level"] != "full", (kw, tf.params["level"])
+        assert np.all(tf.sigma[1:] > 1e-3)   # honest: no confident shallow spectrum (without the guard: 76 ppm, 2,300 ppm off)

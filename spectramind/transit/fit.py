@@ -22,10 +22,10 @@ from .prior import apply_prior, prior_from_config
 log = get_logger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'FitConfig', 'legendre_bases', 'transit_and_slope', 'SpectrumSolve', 'solve_spectrum', 'noise_scale',
-           'depth_covariance', 'geometry_response', 'geometry_covariance', 'channel_ld', 'VisitFit', 'naive_visit',
-           'foreground_left', 'undilute', 'grazing_profile', 'baseline_ladder', 'fit_visit', 'combine_visits',
-           'fit_planet']
+__all__ = ['log', 'PRIOR_FLOORS', 'FitConfig', 'legendre_bases', 'transit_and_slope', 'SpectrumSolve', 'solve_spectrum',
+           'noise_scale', 'depth_covariance', 'geometry_response', 'geometry_covariance', 'channel_ld', 'VisitFit',
+           'naive_visit', 'foreground_left', 'undilute', 'grazing_profile', 'baseline_ladder', 'fit_visit',
+           'combine_visits', 'fit_planet', 'ml_scatter', 'learn_fit_priors']
 
 # %% ../../nbs/api/42_transit.fit.ipynb #9b83c375
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class FitConfig:
     graze_span: float = 0.2         # profile grid: b within +- graze_span of the white fit
     graze_n: int = 9                # profile grid points
     fgs_orders: tuple = (1, 2, 3, 4) # FGS1 time-baseline Legendre orders, averaged by BIC weight (() = white_poly_order alone)
+    learn_priors: bool = True       # `spectramind fit`: learn sig_a_rel, sig_b, sig_u from the train split's fits (learn_fit_priors) and refit
 
     @classmethod
     def from_config(cls, cfg) -> FitConfig:
@@ -388,6 +389,12 @@ def undilute(depth: np.ndarray, cov: np.ndarray, # (283,) depths and (283, 283) 
     return depth*g, 0.5*(C + C.T)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #f944b64c
+_LOOSE = (FitConfig.sig_a_rel, FitConfig.sig_b, FitConfig.sig_u)   # the default (loose) white-fit prior widths
+
+def _tighter_than_default(cfg: FitConfig) -> bool:
+    "Whether the white-fit priors are tighter than the defaults (e.g. learned by learn_fit_priors)."
+    return any(x < d for x, d in zip((cfg.sig_a_rel, cfg.sig_b, cfg.sig_u), _LOOSE))
+
 def grazing_profile(t_h: np.ndarray, y: np.ndarray, var: np.ndarray, # (t,) times [h], white flux, variance
                     tm: TransitTiming, star: dict|None, X: np.ndarray, # timing, star info, (t, k) features
                     wf: WhiteFit, u_prior: tuple, cfg: FitConfig     # the white fit, its LD prior, settings
@@ -396,10 +403,13 @@ def grazing_profile(t_h: np.ndarray, y: np.ndarray, var: np.ndarray, # (t,) time
     rp, b0 = wf["rp"], wf["b"]; sd_rel = 2*wf.sigma("rp")/max(rp, 1e-6)
     if b0 + max(3*wf.sigma("b"), cfg.graze_margin) < 1 - rp: return dict(rel_var=0.0, b=np.array([b0]), depth=np.array([wf.depth]))
     bs = np.clip(b0 + np.linspace(-cfg.graze_span, cfg.graze_span, cfg.graze_n), 0.0, 1.45); dep, chi = [], []
-    g = star_geometry(star); bmu, bsig = (g["b"], cfg.sig_b) if g["known"] else (b0, 1.0)
+    # at the limb the depth hangs on the limb-darkening law and the geometry more than anywhere: the profile keeps the
+    # default (loose) prior widths even when tighter ones were learned from the population
+    sa, sbw, su = _LOOSE if _tighter_than_default(cfg) else (cfg.sig_a_rel, cfg.sig_b, cfg.sig_u)
+    g = star_geometry(star); bmu, bsig = (g["b"], sbw) if g["known"] else (b0, 1.0)
     sc = max(wf.chi2_red, 1.0)*wf.beta**2; dof = max(int(wf.mask.sum()) - 6, 1)
     for b in bs:
-        f = fit_white(t_h, y, var, tm, star, X, u_prior, cfg.white_poly_order, cfg.sig_a_rel, cfg.sig_b, cfg.sig_u,
+        f = fit_white(t_h, y, var, tm, star, X, u_prior, cfg.white_poly_order, sa, sbw, su,
                       n_sub=cfg.n_sub, prior_override={"b": (float(b), 1e-4)})
         ok = f.success and np.isfinite(f.chi2_red) and 0 < f.depth <= cfg.depth_max
         dep.append(f.depth if ok else np.nan); chi.append(f.chi2_red*dof/sc + ((b - bmu)/bsig)**2 if ok else np.inf)
@@ -438,6 +448,8 @@ def fit_visit(lc: LightCurves,       # one visit
     for order in baseline_ladder(cfg.white_poly_order, tm.partial):
         wf = fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, cfg.sig_a_rel, cfg.sig_b, cfg.sig_u, n_sub=cfg.n_sub)
         why = _white_ok(wf, t, cfg, tm.snr); n = int(wf.mask.sum())
+        if not why and tm.snr < cfg.snr_min and _tighter_than_default(cfg):   # a weak transit must be significant without
+            why = _white_ok(fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, *_LOOSE, n_sub=cfg.n_sub), t, cfg, tm.snr)  # learned priors
         tried.append((wf.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)) if not why else np.inf, order, wf, why))
         if not why and not tm.partial: break
     _, order, wf, why = min(tried, key=lambda r: r[0]) if any(np.isfinite(r[0]) for r in tried) else tried[0]
@@ -447,7 +459,8 @@ def fit_visit(lc: LightCurves,       # one visit
     if why: return naive_visit(lc.visit, t, u_grey, why, base)
     geom = dict(t0_h=wf["t0_h"], per_h=wf.per_h, a_rs=wf["a_rs"], inc_deg=wf.inc_deg)
     t14 = transit_durations(wf.per_h, wf["a_rs"], wf.inc_deg, wf["rp"])[0]
-    white = {k: wf[k] for k in wf.names} | {f"sig_{k}": wf.sigma(k) for k in wf.names} | dict(
+    white = {k: wf[k] for k in wf.names} | {f"sig_{k}": wf.sigma(k) for k in wf.names} | {
+             f"prior_{k}": float(m) for k, m in zip(wf.names, wf.prior_mu)} | {f"prior_sig_{k}": float(v) for k, v in zip(wf.names, wf.prior_sig)} | dict(
         inc_deg=wf.inc_deg, per_h=wf.per_h, depth=wf.depth, chi2_red=wf.chi2_red, beta=wf.beta, rms_ratio=wf.rms_ratio)
     params = base | dict(white=white)
     fg = _fgs_fit(lc, wf, tm, star, u_grey[0], cfg)
@@ -563,3 +576,45 @@ def fit_planet(lcs: list[LightCurves]|LightCurves, # the planet's visits
         log.warning("planet %s: invalid fit (%r); naive fallback", pid, e)
         n = naive_visit(0, why=f"invalid TransitFit: {e!r}")
         return TransitFit(pid, n.t0_h, n.t14_h, n.depth, n.cov, n.ld, dict(params, level="naive"), n.flags).validate()
+
+# %% ../../nbs/api/42_transit.fit.ipynb #7aae0b08
+PRIOR_FLOORS = dict(sig_a_rel=0.01, sig_b=0.02, sig_u=0.02)   # the tightest widths learn_fit_priors returns
+
+def ml_scatter(r: np.ndarray, s: np.ndarray, # (n,) residuals about the prior centre; (n,) their known errors
+               grid: np.ndarray|None=None    # trial values of tau
+              ) -> float:                    # maximum-likelihood tau of r ~ N(0, tau^2 + s^2)
+    "Maximum-likelihood extra scatter of residuals with known errors (grid search, 1e-4 .. 3)."
+    grid = np.geomspace(1e-4, 3.0, 500) if grid is None else np.asarray(grid, float)
+    v = grid[:, None]**2 + np.asarray(s, float)[None, :]**2
+    return float(grid[int(np.argmax(-0.5*(np.log(v) + np.asarray(r, float)[None, :]**2/v).sum(1)))])
+
+def _data_only(m, s, m0, s0, min_info: float=0.01):
+    "The likelihood's own estimate and error from a Gaussian posterior (m, s) and its prior (m0, s0); None when the prior dominates."
+    prec = 1/s**2 - 1/s0**2
+    if not (np.isfinite(prec) and prec > min_info/s**2): return None
+    return (m/s**2 - m0/s0**2)/prec, 1/np.sqrt(prec)
+
+def learn_fit_priors(fits,                       # TransitFits (e.g. the train split's), fitted with `cfg`
+                     cfg: FitConfig|None=None,   # the settings they were fitted with (widths are capped at 3x these)
+                     floors: dict|None=None,     # lowest widths returned (default PRIOR_FLOORS)
+                     min_visits: int=10          # fewer usable visits: nothing is learned (None)
+                    ) -> dict|None:              # {sig_a_rel, sig_b, sig_u, n_visits, tau, offset} or None
+    "White-fit prior widths supported by many planets' light curves (maximum-likelihood scatter about the star info / LD prior)."
+    cfg = cfg or FitConfig(); floors = PRIOR_FLOORS | (floors or {})
+    res = {k: ([], []) for k in ("a_rel", "b", "u1", "u2")}; n = 0
+    for tf in fits:
+        for v in (getattr(tf, "params", None) or {}).get("visits", []):
+            w = v.get("white") or {}
+            if v.get("level") != "full" or "prior_sig_b" not in w or not w["prior_sig_b"] < 1.0: continue   # star info unknown
+            n += 1
+            for k, key in (("a_rel", "a_rs"), ("b", "b"), ("u1", "u1"), ("u2", "u2")):
+                d = _data_only(w[key], w[f"sig_{key}"], w[f"prior_{key}"], w[f"prior_sig_{key}"])
+                if d is None: continue
+                c, sc = (w[f"prior_{key}"], w[f"prior_{key}"]) if k == "a_rel" else (w[f"prior_{key}"], 1.0)
+                res[k][0].append((d[0] - c)/sc); res[k][1].append(d[1]/sc)
+    if n < min_visits or min(len(r) for r, _ in res.values()) < min_visits: return None
+    tau = {k: ml_scatter(np.array(r), np.array(e)) for k, (r, e) in res.items()}
+    off = {k: float(np.average(r, weights=1/(np.array(e)**2 + tau[k]**2))) for k, (r, e) in res.items()}
+    clip = lambda x, k: float(np.clip(x, floors[k], max(3*getattr(cfg, k), floors[k])))
+    return dict(sig_a_rel=clip(tau["a_rel"], "sig_a_rel"), sig_b=clip(tau["b"], "sig_b"),
+                sig_u=clip(max(tau["u1"], tau["u2"]), "sig_u"), n_visits=n, tau=tau, offset=off)

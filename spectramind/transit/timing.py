@@ -246,6 +246,8 @@ class WhiteFit:
     baseline: np.ndarray   # (t,) fitted multiplicative baseline
     model: np.ndarray      # (t,) full model (transit x baseline)
     mask: np.ndarray       # (t,) bool, samples used
+    prior_mu: np.ndarray|None = None  # (6,) prior centres of the parameters (star info, LD prior, overrides)
+    prior_sig: np.ndarray|None = None # (6,) prior widths
 
     def __getitem__(self, k: str) -> float: return float(self.x[self.names.index(k)])
     def sigma(self, k: str) -> float: j = self.names.index(k); return float(np.sqrt(self.cov[j, j]))
@@ -312,4 +314,4 @@ def fit_white(t_h: np.ndarray, y: np.ndarray, var: np.ndarray, # (t,) times [h],
     rn = rd[mask]; p2p = 1.4826*np.median(np.abs(np.diff(rn)))/np.sqrt(2) if len(rn) > 3 else np.nan
     ratio = float(np.sqrt(np.mean(rn**2))/max(p2p, 1e-30)) if len(rn) > 3 else np.inf
     ok = bool(res.success and np.isfinite(res.x).all() and np.isfinite(cov).all())
-    return WhiteFit(("t0_h", "a_rs", "b", "rp", "u1", "u2"), res.x, cov, per_h, chi2r, beta, ratio, ok, base, T*base, mask)
+    return WhiteFit(("t0_h", "a_rs", "b", "rp", "u1", "u2"), res.x, cov, per_h, chi2r, beta, ratio, ok, base, T*base, mask, mu, sig)
