@@ -17,8 +17,9 @@ from ..core import N_WL, NAIVE_MEAN, NAIVE_SIGMA, Flag, get_logger, mp_context
 from ..contracts import LightCurves, TransitFit
 
 # %% auto #0
-__all__ = ['log', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'finalize', 'predict_from_fit',
-           'lightcurves_from_folder', 'fit_from_folder', 'predict_planet', 'audit_submission', 'predict_dataset']
+__all__ = ['log', 'FIT_PRIOR_KEYS', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'with_fit_priors',
+           'finalize', 'predict_from_fit', 'lightcurves_from_folder', 'fit_from_folder', 'predict_planet',
+           'audit_submission', 'predict_dataset']
 
 # %% ../../nbs/api/82_infer.predict.ipynb #e3582aa0
 log = get_logger("infer.predict")
@@ -32,11 +33,12 @@ class Artifacts:
     conformal: object|None = None    # uq.conformal.ConformalCalibrator
     prior_scale: float = 1.0         # weakening factor of the prior covariance
     model: object|None = None        # trained SpectraMindModel (learn.refine.load_refiner), or None
+    fit_priors: dict|None = None     # white-fit prior widths learned on the train split (transit.fit.learn_fit_priors)
 
     @property
     def names(self) -> list[str]:
         "Names of the artifacts present."
-        return [n for n in ("prior", "temperature", "conformal", "model") if getattr(self, n) is not None]
+        return [n for n in ("fit_priors", "prior", "temperature", "conformal", "model") if getattr(self, n) is not None]
 
 def load_artifacts(folder: str|Path|None, # artifact folder (None: no artifacts)
                    model: bool|str|Path=False # also load model weights: True = the folder's spectramind_model.pt, else the packaged ones; a path = that file
@@ -80,7 +82,22 @@ def _load_files(folder) -> Artifacts:
     if (f / "temperature.json").exists(): a.temperature = TemperatureScaler.load(f / "temperature.json")
     if (f / "conformal.json").exists(): a.conformal = ConformalCalibrator.load(f / "conformal.json")
     if (f / "prior_scale.json").exists(): a.prior_scale = float(json.loads((f / "prior_scale.json").read_text())["scale"])
+    if (f / "fit_priors.json").exists(): a.fit_priors = json.loads((f / "fit_priors.json").read_text())
     return a
+
+FIT_PRIOR_KEYS = ("sig_a_rel", "sig_b", "sig_u")
+
+def with_fit_priors(cfg,                    # resolved root config
+                    fit_priors: dict|None   # learned widths (fit_priors.json, transit.fit.learn_fit_priors), or None
+                   ):                       # the config, with cfg.fit's prior widths replaced (a copy when changed)
+    "The config whose physics fit uses the prior widths learned on the train split."
+    if not fit_priors: return cfg
+    from omegaconf import OmegaConf
+    new = {k: float(fit_priors[k]) for k in FIT_PRIOR_KEYS if k in fit_priors}
+    if all(float(cfg.fit.get(k, np.nan)) == v for k, v in new.items()): return cfg
+    c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    for k, v in new.items(): c.fit[k] = v
+    return c
 
 # %% ../../nbs/api/82_infer.predict.ipynb #64627bd7
 def finalize(mu: np.ndarray,    # (283,) depth estimate
@@ -165,8 +182,9 @@ def predict_planet(data_dir: str|Path,    # competition folder
     try:
         cfg = cfg if cfg is not None else load_config()
         lay = layout or scan_layout(data_dir, splits=(split,))
-        lcs, star, tf = fit_from_folder(data_dir, pid, split, cfg, cache_dir, lay, fast)
-        mu, sigma, flags = predict_from_fit(tf, _artifacts(artifacts_dir, use_model), lcs, star)
+        art = _artifacts(artifacts_dir, use_model)
+        lcs, star, tf = fit_from_folder(data_dir, pid, split, with_fit_priors(cfg, art.fit_priors), cache_dir, lay, fast)
+        mu, sigma, flags = predict_from_fit(tf, art, lcs, star)
         status, reason = ("fallback" if flags & Flag.FALLBACK else "ok"), None
     except Exception as e:  # one planet must never stop the run: naive prediction, flagged
         log.warning("planet %s: prediction failed (%s: %s); naive fallback", pid, type(e).__name__, e)
@@ -234,6 +252,7 @@ def predict_dataset(data_dir: str|Path,      # competition folder
     from spectramind.infer.submit import SubmissionWriter, write_manifest
     from spectramind.kaggle import WallBudget
     t_start = time.perf_counter(); cfg = cfg if cfg is not None else load_config()
+    cfg = with_fit_priors(cfg, _artifacts(artifacts_dir, use_model).fit_priors)   # the train split's learned fit priors
     cache_dir = Path(cache_dir or cfg.calib.cache.dir or Path(cfg.run.out_dir) / "lightcurves")
     lay = scan_layout(data_dir, splits=(split,)); ids = [int(p) for p in lay.planets[split]][:limit]
     if not ids: raise ValueError(f"no {split} planets found in {data_dir}")

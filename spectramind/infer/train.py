@@ -249,6 +249,28 @@ def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: T
                 check=mc | dict(weights_sha256=weights_sha256(dst)))
 
 # %% ../../nbs/api/84_infer.train.ipynb #c5f9c987
+def _learned_fit_priors(data_dir, cfg, fits, fails, ids, labels, nm, ns, out, cache_dir, workers, planets, progress):
+    "With fit.learn_priors: learn the white-fit prior widths from these fits, refit, keep whichever fits score better out of fold."
+    from spectramind.transit.fit import learn_fit_priors, FitConfig
+    from spectramind.infer.predict import with_fit_priors
+    if not bool(cfg.fit.get("learn_priors", False)): return cfg, fits, fails, "off (fit.learn_priors: false)"
+    lp = learn_fit_priors(fits.values(), FitConfig.from_config({k: v for k, v in cfg.fit.items() if k not in ("prior", "prior_path")}))
+    if lp is None: return cfg, fits, fails, "not learned: too few full-level fits with star info"
+    cfg2 = with_fit_priors(cfg, lp)
+    if cfg2 is cfg: return cfg, fits, fails, lp | dict(kept=True, note="the configured widths already")
+    log.info("fit priors learned from %d visits: sig_a_rel %.3g, sig_b %.3g, sig_u %.3g; refitting the train split",
+             lp["n_visits"], lp["sig_a_rel"], lp["sig_b"], lp["sig_u"])
+    fits2, fails2 = fit_split(data_dir, "train", cfg2, cache_dir, workers, planets, progress)
+    both = sorted(set(fits) & set(fits2)); keep = np.isin(ids, both)
+    s1 = _score(labels[keep], *oof_predictions(fits, ids[keep], labels[keep], "none")[1:], nm, ns)["score"] if keep.any() else -np.inf
+    s2 = _score(labels[keep], *oof_predictions(fits2, ids[keep], labels[keep], "none")[1:], nm, ns)["score"] if keep.any() else -np.inf
+    lp = lp | dict(score_configured=s1, score_learned=s2, kept=bool(s2 >= s1 and len(fits2) >= len(fits)))
+    if not lp["kept"]:
+        log.info("learned fit priors not kept: out-of-fold physics score %.4f against %.4f with the configured widths", s2, s1)
+        return cfg, fits, fails, lp
+    (out / "fit_priors.json").write_text(json.dumps(lp, indent=2, default=float))
+    return cfg2, fits2, fails2, lp
+
 def train_artifacts(data_dir,             # competition folder with train/ and train.csv
                     out_dir,              # artifact folder (created)
                     cfg=None,             # resolved root config
@@ -266,17 +288,19 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
     from omegaconf import OmegaConf
     t0 = time.perf_counter(); cfg = cfg if cfg is not None else load_config()
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    for f in ("pca_basis.npz", "temperature.json", "conformal.json", "prior_scale.json", "model_gate.json"): (out / f).unlink(missing_ok=True)
+    for f in ("fit_priors.json", "pca_basis.npz", "temperature.json", "conformal.json", "prior_scale.json", "model_gate.json"):
+        (out / f).unlink(missing_ok=True)
     ids, labels = load_targets(Path(data_dir) / "train.csv")
     fits, fails = fit_split(data_dir, "train", cfg, cache_dir, workers, planets, progress)
     if not fits: raise RuntimeError(f"no train planet could be fitted ({len(fails)} failures)")
     nm, ns = naive_stats(labels)
+    cfg, fits, fails, fit_priors = _learned_fit_priors(data_dir, cfg, fits, fails, ids, labels, nm, ns, out, cache_dir, workers, planets, progress)
     kind, pscale = str(cfg.fit.prior), float(cfg.fit.prior_scale)
     pid, mu, sg = oof_predictions(fits, ids, labels, "none")
     row = {int(p): i for i, p in enumerate(ids)}; y = labels[[row[int(p)] for p in pid]]
     report = {"n_train": len(ids), "n_fitted": len(fits), "failures": fails, "naive": [nm, ns],
               "fallbacks": int(sum(bool(fits[int(p)].flags & Flag.FALLBACK) for p in pid))}
-    report["physics"] = _score(y, mu, sg, nm, ns); report["prior"] = kind
+    report["physics"] = _score(y, mu, sg, nm, ns); report["prior"] = kind; report["fit_priors"] = fit_priors
     if kind != "none":   # the prior at scales around fit.prior_scale, or none: whichever scores best out of fold
         ch = choose_prior(fits, ids, labels, kind, nm, ns, tuple(pscale*f for f in (0.5, 1.0, 2.0)),
                           cfg.data.folds.n_splits, cfg.data.folds.seed)
