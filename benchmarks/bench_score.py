@@ -5,7 +5,8 @@ Simulates a train split and a held-out test split with the simulator's light-cur
 the raw-then-calibrated path), fits every planet with the physics fit, learns the spectral prior and the sigma
 calibration out of fold on the train split only, and scores the test split with the competition metric:
 
-  physics fit alone (sigma from the fit covariance), + spectral prior, + temperature, + conformal,
+  physics fit alone (sigma from the fit covariance; with --learn-priors on, the white-fit prior widths learned from
+  the train fits without labels, as `spectramind fit` does), + spectral prior, + temperature, + conformal,
   the packaged neuro-symbolic model (its own input prior, mu and sigma; `--model none` skips it),
   and the re-implementation of the popular public baseline on the same light curves.
 
@@ -31,6 +32,22 @@ def _planet(args):
     return pid, lcs, truth.depth, tf, t1 - t0, time.perf_counter() - t1, truth.star
 
 
+def _refit(args):
+    lcs, star, ov = args
+    from spectramind.transit.fit import fit_planet
+    return fit_planet(lcs, star, **ov)
+
+
+def refit(rows, ov, workers):
+    "The same planets fitted again with FitConfig overrides `ov` (rows keep their light curves and truth)."
+    from spectramind.core import mp_context
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=mp_context()) as ex:
+        fits = list(ex.map(_refit, [(r[1], r[6], ov) for r in rows], chunksize=4))
+    dt = (time.perf_counter() - t0) * workers / max(len(rows), 1)
+    return [(r[0], r[1], r[2], f, r[4], dt, r[6]) for r, f in zip(rows, fits)]
+
+
 def simulate_and_fit(seed, n, workers):
     from spectramind.sim.dataset import planet_ids
     from spectramind.core import mp_context
@@ -38,6 +55,11 @@ def simulate_and_fit(seed, n, workers):
     with ProcessPoolExecutor(workers, mp_context=mp_context()) as ex:
         res = list(ex.map(_planet, [(seed, p) for p in ids], chunksize=4))
     return res
+
+
+def _score_rows(y, mu, sg, nm, ns):
+    from spectramind.infer.train import _score
+    return _score(y, np.maximum(mu, 0), np.maximum(sg, 1e-12), nm, ns)["score"]
 
 
 def row(name, y, mu, sg, nm, ns):
@@ -55,6 +77,8 @@ def main(argv=None):
     ap.add_argument("--prior", default="hybrid", help="none | pca | gp | hybrid"); ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--model", default="packaged", help="weights file for the model stage, 'packaged', or 'none'")
+    ap.add_argument("--learn-priors", default="on", choices=("on", "off"),
+                    help="learn the white-fit prior widths from the train fits and refit both splits (as spectramind fit does)")
     a = ap.parse_args(argv)
     from omegaconf import OmegaConf
     from spectramind.config import load_config
@@ -67,6 +91,21 @@ def main(argv=None):
     t0 = time.perf_counter()
     tr = simulate_and_fit(a.train_seed, a.n_train, a.workers)
     te = simulate_and_fit(a.test_seed, a.n_test, a.workers)
+    lp = None
+    if a.learn_priors == "on":   # as train_artifacts: learned on the train fits (no labels), kept if the OOF physics score does not drop
+        from spectramind.transit.fit import learn_fit_priors
+        from spectramind.metric import naive_stats as _ns
+        lp = learn_fit_priors([r[3] for r in tr])
+        if lp is not None:
+            ov = {k: lp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}
+            tr2 = refit(tr, ov, a.workers)
+            ids0 = np.array([r[0] for r in tr]); y0 = np.stack([r[2] for r in tr]); m0, s0 = _ns(y0)
+            sc = [oof_predictions({r[0]: r[3] for r in rows}, ids0, y0, "none") for rows in (tr, tr2)]
+            s_conf, s_learn = (_score_rows(y0, x[1], x[2], m0, s0) for x in sc)
+            print(f"learned fit priors from {lp['n_visits']} train visits: " + ", ".join(f"{k} {v:.3g}" for k, v in ov.items())
+                  + f"; train OOF physics {s_conf:.4f} (configured) -> {s_learn:.4f} (learned)")
+            if s_learn >= s_conf: tr, te = tr2, refit(te, ov, a.workers)
+            else: lp = None; print("learned fit priors not kept")
     wall = time.perf_counter() - t0
     sim_s = np.mean([r[4] for r in tr + te]); fit_s = np.mean([r[5] for r in tr + te])
     ids_tr = np.array([r[0] for r in tr]); y_tr = np.stack([r[2] for r in tr]); fits_tr = {r[0]: r[3] for r in tr}
@@ -121,7 +160,7 @@ def main(argv=None):
     d = res["final"]["score"] - res["baseline"]["score"]
     print(f"\nfinal - baseline = {d:+.4f}; targets: >= 0.60 before sigma calibration, >= 0.65 after, >= +0.20 over baseline, 68% coverage within +-0.03")
     if a.json:
-        json.dump(dict(args=vars(a), prior_scale=scale, oof=oof, test=res, s_per_planet=dict(simulate=sim_s, fit=fit_s)), open(a.json, "w"), indent=1, default=float)
+        json.dump(dict(args=vars(a), prior_scale=scale, fit_priors=lp, oof=oof, test=res, s_per_planet=dict(simulate=sim_s, fit=fit_s)), open(a.json, "w"), indent=1, default=float)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ The shipped weights were made by exactly this command (1 torch thread, from the 
 which is the same as
 
     python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
-        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 1 --mae-epochs 8 \
+        --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 1 --mae-epochs 8 --fit-priors 150 \
         --out spectramind/weights/spectramind_model.pt
 
-Steps: simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
+Steps: the white-fit prior widths learned from the fits of the first 150 train planets (transit.fit.learn_fit_priors,
+no labels: what `spectramind fit` does on a competition train split; `--fit-priors 0` keeps the configured widths);
+simulated planets in light-curve mode (spectramind.learn.data.simulate_items; train seed
 SPLIT_SEEDS['train'], validation seed SPLIT_SEEDS['val'], never the held-out test seed), physics fit, its posterior
 under the input prior (a hybrid spectral prior fitted on 2,000 simulated spectra of seed SPLIT_SEEDS['prior'],
 learn.data.simulated_prior; `--input-prior none` trains on the physics fit itself), features;
@@ -88,11 +90,33 @@ def planet_scores(model, items, batch_size: int = 64, rules: bool = True) -> dic
     return res
 
 
+def _fit_one(args):
+    seed, pid = args
+    from spectramind.sim.lightcurve import lightcurve_planet
+    from spectramind.transit.fit import fit_planet
+    lcs, truth = lightcurve_planet(seed, pid)
+    return fit_planet(lcs, truth.star)
+
+
+def learned_fit_priors(n: int, workers: int) -> dict | None:
+    """White-fit prior widths learned (transit.fit.learn_fit_priors, no labels) from the fits of the first n train
+    planets, as `spectramind fit` learns them from a competition train split."""
+    from concurrent.futures import ProcessPoolExecutor
+    from spectramind.core import mp_context
+    from spectramind.learn.data import SPLIT_SEEDS
+    from spectramind.sim.dataset import planet_ids
+    from spectramind.transit.fit import learn_fit_priors
+    args = [(SPLIT_SEEDS["train"], p) for p in planet_ids(SPLIT_SEEDS["train"], n).tolist()]
+    with ProcessPoolExecutor(workers, mp_context=mp_context()) as ex: fits = list(ex.map(_fit_one, args, chunksize=4))
+    return learn_fit_priors(fits)
+
+
 def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: int = 0, symbolic: bool = True,
                   out: str | Path = ROOT / "spectramind/weights/spectramind_model.pt", workers: int = 2,
                   threads: int = 1, cache_dir: str | Path = ROOT / "runs/sim_cache", work_dir: str | Path = ROOT / "runs/train_shipped",
                   command: str = "", input_prior: str = "hybrid", input_prior_scale: float = 2.0,
-                  n_prior: int = 2000, lr: float = 1e-3, symbolic_scale: float = 1.0, mae_epochs: int = 8) -> dict:
+                  n_prior: int = 2000, lr: float = 1e-3, symbolic_scale: float = 1.0, mae_epochs: int = 8,
+                  fit_priors: int = 150) -> dict:
     "Simulate (cached), train, validate against the input estimate, save weights + metadata; returns the metadata."
     import torch
     from spectramind.learn.data import SPLIT_SEEDS, simulate_items, simulated_prior, prior_fingerprint
@@ -105,8 +129,11 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
     t0 = time.time()
     ip = None if input_prior == "none" else (simulated_prior(input_prior, n_prior), float(input_prior_scale))
     tag = "" if ip is None else f"_{input_prior}x{input_prior_scale:g}"
-    tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}{tag}.npz", cfg=mcfg.features, input_prior=ip)
-    va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}{tag}.npz", cfg=mcfg.features, input_prior=ip)
+    lp = learned_fit_priors(fit_priors, workers) if fit_priors > 0 else None
+    ov = None if lp is None else {k: lp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}
+    if ov: tag += "_lp"; print("fit priors learned from", lp["n_visits"], "train visits:", ov)
+    tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}{tag}.npz", cfg=mcfg.features, input_prior=ip, fit_overrides=ov)
+    va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}{tag}.npz", cfg=mcfg.features, input_prior=ip, fit_overrides=ov)
     t_sim = time.time() - t0
     tcfg = shipped_train_config(epochs, seed, symbolic, lr, symbolic_scale)
     work = Path(work_dir) / ("symbolic" if symbolic else "no_symbolic")
@@ -126,7 +153,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
                 symbolic=symbolic, params=count_parameters(best), epochs_run=len(r.history), best_epoch=best_epoch,
                 train_seconds=round(t_train, 1), simulate_seconds=round(t_sim, 1),
                 seconds_per_epoch=round(float(np.mean([h["seconds"] for h in r.history])), 2),
-                train_config=asdict(tcfg), mae_epochs=int(mae_epochs),
+                train_config=asdict(tcfg), mae_epochs=int(mae_epochs), fit_priors=lp,
                 input_prior=None if ip is None else prior_record(*ip, n=n_prior, seed=SPLIT_SEEDS["prior"]),
                 validation=dict(input="physics fit" if ip is None else f"{input_prior} prior x{input_prior_scale:g} posterior",
                                 physics_score=phys["score"], model_score=mod["score"], gain=mod["score"] - phys["score"],
@@ -159,11 +186,13 @@ def main(argv=None):
                     help="epochs of masked-reconstruction pre-training before the supervised phase (0: none; 8 chosen on validation)")
     ap.add_argument("--symbolic-scale", type=float, default=1.0,
                     help="multiplier of every symbolic loss weight of conf/train (1: as configured, the shipped choice)")
+    ap.add_argument("--fit-priors", type=int, default=150,
+                    help="learn the white-fit prior widths from the fits of this many train planets and fit every item with them (0: the configured widths)")
     a = ap.parse_args(argv)
     cmd = "python benchmarks/train_shipped_model.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
     return train_shipped(a.n_train, a.n_val, a.epochs, a.seed, not a.no_symbolic, a.out, a.workers, a.threads,
                          a.cache_dir, a.work_dir, cmd.strip(), a.input_prior, a.input_prior_scale, a.n_prior, a.lr, a.symbolic_scale,
-                         a.mae_epochs)
+                         a.mae_epochs, a.fit_priors)
 
 
 if __name__ == "__main__":

@@ -47,13 +47,14 @@ def simulate_planet_items(seed: int,       # simulator seed (the split's seed)
                           planet_id: int,  # planet id
                           cfg: FeatureConfig=FeatureConfig(), # feature sizes (the model's `features`)
                           scale: float=1.0, # simulator time scale
-                          input_prior: Optional[tuple]=None # (SpectralPrior, scale): the model refines the posterior
+                          input_prior: Optional[tuple]=None, # (SpectralPrior, scale): the model refines the posterior
+                          fit_overrides: Optional[dict]=None # FitConfig fields for the fit (e.g. learned prior widths)
                          ) -> List[Dict[str, np.ndarray]]: # one numpy feature dict per visit, with the truth
     "Simulate one planet in light-curve mode, fit it, and build its labelled feature dicts."
     from spectramind.sim.lightcurve import lightcurve_planet
     from spectramind.transit.fit import fit_planet
     lcs, truth = lightcurve_planet(seed, planet_id, scale)
-    tf = input_fit(fit_planet(lcs, truth.star), input_prior)
+    tf = input_fit(fit_planet(lcs, truth.star, **(fit_overrides or {})), input_prior)
     return [to_numpy_item(build_features(lc, tf, truth.star, truth.depth, cfg)) for lc in lcs]
 
 # %% ../../nbs/api/73_learn.data.ipynb #957a65b0
@@ -79,11 +80,12 @@ def prior_fingerprint(input_prior: Optional[tuple]) -> Optional[dict]:
     for a in (pr.mean_shape, pr.shape_cov, [pr.mean_level, pr.var_level, pr.ref_level, pr.power]): h.update(np.ascontiguousarray(a, np.float64).tobytes())
     return dict(kind=pr.kind, scale=float(sc), sha256=h.hexdigest()[:16])
 
-def _recipe(n: int, seed: int, cfg: FeatureConfig, scale: float, input_prior: Optional[tuple]=None) -> dict:
-    "What cached items were made from (as JSON gives it back): a change of any part, the fit's defaults included, rebuilds them."
+def _recipe(n: int, seed: int, cfg: FeatureConfig, scale: float, input_prior: Optional[tuple]=None, fit_overrides: Optional[dict]=None) -> dict:
+    "What cached items were made from (as JSON gives it back): a change of any part, the fit's settings included, rebuilds them."
+    from dataclasses import replace as _replace
     from spectramind.transit.fit import FitConfig
     return json.loads(json.dumps(dict(n=int(n), seed=int(seed), features=asdict(cfg), scale=float(scale), lightcurve=LIGHTCURVE_MODE,
-                                      input_prior=prior_fingerprint(input_prior), fit=asdict(FitConfig()))))
+                                      input_prior=prior_fingerprint(input_prior), fit=asdict(_replace(FitConfig(), **(fit_overrides or {}))))))
 
 def save_items(path: str|Path, items: List[Dict[str, Any]], recipe: Optional[dict]=None) -> Path:
     "Write feature dicts to one .npz (keys stacked over items) with a JSON recipe."
@@ -108,11 +110,12 @@ def simulate_items(n: int,                       # number of planets (a planet w
                    cache: Optional[str|Path]=None, # .npz file: read when its recipe matches, else written
                    cfg: FeatureConfig=FeatureConfig(), # feature sizes (the model's `features`)
                    scale: float=1.0,             # simulator time scale
-                   input_prior: Optional[tuple]=None # (SpectralPrior, scale): items carry the fit's posterior
+                   input_prior: Optional[tuple]=None, # (SpectralPrior, scale): items carry the fit's posterior
+                   fit_overrides: Optional[dict]=None # FitConfig fields for the physics fit (e.g. learned prior widths)
                   ) -> List[Dict[str, torch.Tensor]]: # labelled feature dicts (models.factory.build_features)
     "Labelled training items from n simulated planets: light-curve mode -> physics fit (-> prior posterior) -> features."
     from spectramind.sim.dataset import planet_ids
-    recipe = _recipe(n, seed, cfg, scale, input_prior)
+    recipe = _recipe(n, seed, cfg, scale, input_prior, fit_overrides)
     if cache is not None and Path(cache).is_file():
         items, rec = load_items(cache)
         if rec == recipe: log.info("read %d items from %s", len(items), cache); return items
@@ -120,8 +123,8 @@ def simulate_items(n: int,                       # number of planets (a planet w
     pids = planet_ids(seed, n).tolist(); bar = tqdm(total=n, desc=f"simulate seed {seed}", disable=not progress)
     ex = ProcessPoolExecutor(workers, mp_context=mp_context()) if workers > 1 else None
     try:
-        run = ex.map(simulate_planet_items, [seed] * n, pids, [cfg] * n, [scale] * n, [input_prior] * n, chunksize=4) if ex else \
-              (simulate_planet_items(seed, p, cfg, scale, input_prior) for p in pids)
+        run = ex.map(simulate_planet_items, [seed] * n, pids, [cfg] * n, [scale] * n, [input_prior] * n, [fit_overrides] * n, chunksize=4) if ex else \
+              (simulate_planet_items(seed, p, cfg, scale, input_prior, fit_overrides) for p in pids)
         items = []
         for r in run: items += r; bar.update()
     finally:
