@@ -1,6 +1,7 @@
 """Train the small model shipped in spectramind/weights/ on simulated planets (CPU, deterministic).
 
-The shipped weights were made by exactly this command (1 torch thread, from the repository root):
+The shipped weights were made by exactly this command (1 torch thread, from the repository root; session 5 wrote them to
+/tmp with --out/--cache-dir/--work-dir there and copied them, which changes nothing in the result):
 
     python benchmarks/train_shipped_model.py
 
