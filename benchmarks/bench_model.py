@@ -5,6 +5,8 @@ way (with / without the symbolic loss), each with and without the rule projectio
 
 Held-out planets come from the simulator's light-curve mode with seed SPLIT_SEEDS['test'] (spectramind.learn.data),
 which neither training nor any choice made during training used (those use the train and validation seeds).
+Each model's held-out planets are fitted with the fit priors stored with its weights (meta['fit_priors']: learned
+from train planets' fits, as `spectramind fit` learns them), the physics row with the shipped weights' ones.
 The comparison model (same size, data, seed, epochs and input prior, trained the other way: with the configured
 hinged symbolic loss when the shipped model has none, else without) is trained once by
 benchmarks/train_shipped_model.py into runs/bench_model/compare.pt when missing (--compare-weights).
@@ -69,17 +71,20 @@ def main(argv=None):
                       symbolic=with_loss, out=a.compare_weights, workers=a.workers, threads=a.threads, cache_dir=a.cache_dir,
                       command="benchmarks/bench_model.py (comparison model)", input_prior=ipr["kind"] if ipr else "none",
                       input_prior_scale=ipr["scale"] if ipr else 1.0, n_prior=ipr.get("n", 2000) if ipr else 2000,
-                      lr=meta["train_config"]["lr"], symbolic_scale=1.0, mae_epochs=meta.get("mae_epochs", 0))
+                      lr=meta["train_config"]["lr"], symbolic_scale=1.0, mae_epochs=meta.get("mae_epochs", 0),
+                      fit_priors=150 if meta.get("fit_priors") else 0)
     meta0 = read_meta(a.compare_weights)
     cfg = shipped_model_config().features
     t0 = time.time()
 
-    def test_items(rec):   # held-out items carrying the estimate a model refines (physics fit, or its posterior)
-        ip = record_prior(rec); tag = "" if ip is None else f"_{prior_fingerprint(ip)['sha256']}"
+    def test_items(rec, fp=None):   # held-out items carrying the estimate a model refines (physics fit, or its posterior),
+        ip = record_prior(rec); tag = "" if ip is None else f"_{prior_fingerprint(ip)['sha256']}"   # fitted with the
+        ov = None if not fp else {k: fp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}   # fit priors its weights were trained with
+        tag += "" if ov is None else "_lp" + "_".join(f"{v:.4g}" for v in ov.values())
         return simulate_items(a.n_test, SPLIT_SEEDS["test"], a.workers, cache=Path(a.cache_dir) / f"test_{a.n_test}{tag}.npz",
-                              cfg=cfg, input_prior=ip)
-    phys = planet_scores(None, test_items(None))
-    test, test0 = test_items(ipr), test_items(meta0.get("input_prior"))
+                              cfg=cfg, input_prior=ip, fit_overrides=ov)
+    phys = planet_scores(None, test_items(None, meta.get("fit_priors")))
+    test, test0 = test_items(ipr, meta.get("fit_priors")), test_items(meta0.get("input_prior"), meta0.get("fit_priors"))
     print(f"held-out test: {a.n_test} planets ({len(test)} visits), simulator seed {SPLIT_SEEDS['test']} ({time.time() - t0:.0f} s)")
     m1, m0 = load_model(a.weights), load_model(a.compare_weights)
     res = {("shipped", True): planet_scores(m1, test), ("shipped", False): planet_scores(m1, test, rules=False),
