@@ -17,7 +17,7 @@ from ..contracts import TransitFit
 
 # %% auto #0
 __all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'model_check',
-           'model_gate_record', 'retrain_model', 'train_artifacts']
+           'model_gate_record', 'retrain_model', 'fallback_reasons', 'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
 log = get_logger("infer.train")
@@ -249,6 +249,13 @@ def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: T
                 check=mc | dict(weights_sha256=weights_sha256(dst)))
 
 # %% ../../nbs/api/84_infer.train.ipynb #c5f9c987
+def fallback_reasons(fits) -> dict:
+    "How often each reason for a fallback visit occurs among `fits` (most common first)."
+    from collections import Counter
+    c = Counter(str(v.get("reason")).split(" (")[0] for tf in fits for v in tf.params.get("visits", [])
+                if v.get("level") != "full" and v.get("reason"))
+    return dict(c.most_common())
+
 def _learned_fit_priors(data_dir, cfg, fits, fails, ids, labels, nm, ns, out, cache_dir, workers, planets, progress):
     "With fit.learn_priors: learn the white-fit prior widths from these fits, refit, keep whichever fits score better out of fold."
     from spectramind.transit.fit import learn_fit_priors, FitConfig
@@ -299,7 +306,11 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
     pid, mu, sg = oof_predictions(fits, ids, labels, "none")
     row = {int(p): i for i, p in enumerate(ids)}; y = labels[[row[int(p)] for p in pid]]
     report = {"n_train": len(ids), "n_fitted": len(fits), "failures": fails, "naive": [nm, ns],
-              "fallbacks": int(sum(bool(fits[int(p)].flags & Flag.FALLBACK) for p in pid))}
+              "fallbacks": int(sum(bool(fits[int(p)].flags & Flag.FALLBACK) for p in pid)),
+              "fallback_reasons": fallback_reasons(fits.values())}
+    if report["fallbacks"] > len(pid) / 2:
+        log.warning("%d of %d train fits are fallbacks; most common reasons: %s", report["fallbacks"], len(pid),
+                    "; ".join(f"{r} ({n})" for r, n in list(report["fallback_reasons"].items())[:3]))
     report["physics"] = _score(y, mu, sg, nm, ns); report["prior"] = kind; report["fit_priors"] = fit_priors
     if kind != "none":   # the prior at scales around fit.prior_scale, or none: whichever scores best out of fold
         ch = choose_prior(fits, ids, labels, kind, nm, ns, tuple(pscale*f for f in (0.5, 1.0, 2.0)),
