@@ -62,6 +62,7 @@ def main(argv=None):
     from spectramind.models.factory import load_model
     from spectramind.infer.train import planet_scores as per_planet
     from spectramind.core import NAIVE_MEAN, NAIVE_SIGMA
+    from spectramind.transit.fit import fit_prior_overrides
     torch.set_num_threads(a.threads)
     meta = read_meta(a.weights); ipr = meta.get("input_prior")
     if not Path(a.compare_weights).is_file():
@@ -79,8 +80,8 @@ def main(argv=None):
 
     def test_items(rec, fp=None):   # held-out items carrying the estimate a model refines (physics fit, or its posterior),
         ip = record_prior(rec); tag = "" if ip is None else f"_{prior_fingerprint(ip)['sha256']}"   # fitted with the
-        ov = None if not fp else {k: fp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}   # fit priors its weights were trained with
-        tag += "" if ov is None else "_lp" + "_".join(f"{v:.4g}" for v in ov.values())
+        ov = fit_prior_overrides(fp) or None   # the fit priors its weights were trained with
+        tag += "" if ov is None else "_lp" + "_".join(f"{x:.4g}" for v in ov.values() for x in np.atleast_1d(v))
         return simulate_items(a.n_test, SPLIT_SEEDS["test"], a.workers, cache=Path(a.cache_dir) / f"test_{a.n_test}{tag}.npz",
                               cfg=cfg, input_prior=ip, fit_overrides=ov)
     phys = planet_scores(None, test_items(None, meta.get("fit_priors")))

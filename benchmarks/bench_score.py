@@ -93,16 +93,16 @@ def main(argv=None):
     te = simulate_and_fit(a.test_seed, a.n_test, a.workers)
     lp = None
     if a.learn_priors == "on":   # as train_artifacts: learned on the train fits (no labels), kept if the OOF physics score does not drop
-        from spectramind.transit.fit import learn_fit_priors
+        from spectramind.transit.fit import learn_fit_priors, fit_prior_overrides
         from spectramind.metric import naive_stats as _ns
         lp = learn_fit_priors([r[3] for r in tr])
         if lp is not None:
-            ov = {k: lp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}
+            ov = fit_prior_overrides(lp)
             tr2 = refit(tr, ov, a.workers)
             ids0 = np.array([r[0] for r in tr]); y0 = np.stack([r[2] for r in tr]); m0, s0 = _ns(y0)
             sc = [oof_predictions({r[0]: r[3] for r in rows}, ids0, y0, "none") for rows in (tr, tr2)]
             s_conf, s_learn = (_score_rows(y0, x[1], x[2], m0, s0) for x in sc)
-            print(f"learned fit priors from {lp['n_visits']} train visits: " + ", ".join(f"{k} {v:.3g}" for k, v in ov.items())
+            print(f"learned fit priors from {lp['n_visits']} train visits: " + ", ".join(f"{k} {np.round(v, 4)}" for k, v in ov.items())
                   + f"; train OOF physics {s_conf:.4f} (configured) -> {s_learn:.4f} (learned)")
             if s_learn >= s_conf: tr, te = tr2, refit(te, ov, a.workers)
             else: lp = None; print("learned fit priors not kept")

@@ -122,6 +122,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
     import torch
     from spectramind.learn.data import SPLIT_SEEDS, simulate_items, simulated_prior, prior_fingerprint
     from spectramind.learn.refine import prior_record
+    from spectramind.transit.fit import fit_prior_overrides
     from spectramind.learn.train import fit
     from spectramind.models.factory import build_model, load_model, save_model
     from spectramind.models.blocks import count_parameters
@@ -131,7 +132,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
     ip = None if input_prior == "none" else (simulated_prior(input_prior, n_prior), float(input_prior_scale))
     tag = "" if ip is None else f"_{input_prior}x{input_prior_scale:g}"
     lp = learned_fit_priors(fit_priors, workers) if fit_priors > 0 else None
-    ov = None if lp is None else {k: lp[k] for k in ("sig_a_rel", "sig_b", "sig_u")}
+    ov = fit_prior_overrides(lp) or None
     if ov: tag += "_lp"; print("fit priors learned from", lp["n_visits"], "train visits:", ov)
     tr = simulate_items(n_train, SPLIT_SEEDS["train"], workers, cache=cache / f"train_{n_train}{tag}.npz", cfg=mcfg.features, input_prior=ip, fit_overrides=ov)
     va = simulate_items(n_val, SPLIT_SEEDS["val"], workers, cache=cache / f"val_{n_val}{tag}.npz", cfg=mcfg.features, input_prior=ip, fit_overrides=ov)

@@ -17,9 +17,9 @@ from ..core import N_WL, NAIVE_MEAN, NAIVE_SIGMA, Flag, get_logger, mp_context
 from ..contracts import LightCurves, TransitFit
 
 # %% auto #0
-__all__ = ['log', 'FIT_PRIOR_KEYS', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'with_fit_priors',
-           'finalize', 'predict_from_fit', 'lightcurves_from_folder', 'fit_from_folder', 'predict_planet',
-           'audit_submission', 'predict_dataset']
+__all__ = ['log', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'with_fit_priors', 'finalize',
+           'predict_from_fit', 'lightcurves_from_folder', 'fit_from_folder', 'predict_planet', 'audit_submission',
+           'predict_dataset']
 
 # %% ../../nbs/api/82_infer.predict.ipynb #e3582aa0
 log = get_logger("infer.predict")
@@ -85,18 +85,18 @@ def _load_files(folder) -> Artifacts:
     if (f / "fit_priors.json").exists(): a.fit_priors = json.loads((f / "fit_priors.json").read_text())
     return a
 
-FIT_PRIOR_KEYS = ("sig_a_rel", "sig_b", "sig_u")
-
 def with_fit_priors(cfg,                    # resolved root config
-                    fit_priors: dict|None   # learned widths (fit_priors.json, transit.fit.learn_fit_priors), or None
-                   ):                       # the config, with cfg.fit's prior widths replaced (a copy when changed)
-    "The config whose physics fit uses the prior widths learned on the train split."
-    if not fit_priors: return cfg
+                    fit_priors: dict|None   # learned priors (fit_priors.json, transit.fit.learn_fit_priors), or None
+                   ):                       # the config, with cfg.fit's prior widths / LD centre replaced (a copy when changed)
+    "The config whose physics fit uses the priors learned on the train split."
+    from spectramind.transit.fit import fit_prior_overrides
+    new = fit_prior_overrides(fit_priors)
+    if not new: return cfg
     from omegaconf import OmegaConf
-    new = {k: float(fit_priors[k]) for k in FIT_PRIOR_KEYS if k in fit_priors}
-    if all(float(cfg.fit.get(k, np.nan)) == v for k, v in new.items()): return cfg
+    cur = lambda k: (lambda v: tuple(float(x) for x in v) if k == "u_offset" else (None if v is None else float(v)))(cfg.fit.get(k))
+    if all(cur(k) == v for k, v in new.items()): return cfg
     c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
-    for k, v in new.items(): c.fit[k] = v
+    for k, v in new.items(): c.fit[k] = list(v) if isinstance(v, tuple) else v
     return c
 
 # %% ../../nbs/api/82_infer.predict.ipynb #64627bd7

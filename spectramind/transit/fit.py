@@ -22,10 +22,10 @@ from .prior import apply_prior, prior_from_config
 log = get_logger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'PRIOR_FLOORS', 'FitConfig', 'legendre_bases', 'transit_and_slope', 'SpectrumSolve', 'solve_spectrum',
-           'noise_scale', 'depth_covariance', 'geometry_response', 'geometry_covariance', 'channel_ld', 'VisitFit',
-           'naive_visit', 'foreground_left', 'undilute', 'grazing_profile', 'baseline_ladder', 'fit_visit',
-           'combine_visits', 'fit_planet', 'ml_scatter', 'learn_fit_priors']
+__all__ = ['log', 'PRIOR_FLOORS', 'FIT_PRIOR_KEYS', 'FitConfig', 'legendre_bases', 'transit_and_slope', 'SpectrumSolve',
+           'solve_spectrum', 'noise_scale', 'depth_covariance', 'geometry_response', 'geometry_covariance',
+           'channel_ld', 'VisitFit', 'naive_visit', 'foreground_left', 'undilute', 'grazing_profile', 'baseline_ladder',
+           'fit_visit', 'combine_visits', 'fit_planet', 'ml_scatter', 'fit_prior_overrides', 'learn_fit_priors']
 
 # %% ../../nbs/api/42_transit.fit.ipynb #9b83c375
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ class FitConfig:
     graze_span: float = 0.2         # profile grid: b within +- graze_span of the white fit
     graze_n: int = 9                # profile grid points
     fgs_orders: tuple = (1, 2, 3, 4) # FGS1 time-baseline Legendre orders, averaged by BIC weight (() = white_poly_order alone)
-    learn_priors: bool = True       # `spectramind fit`: learn sig_a_rel, sig_b, sig_u from the train split's fits (learn_fit_priors) and refit
+    learn_priors: bool = True       # `spectramind fit`: learn the white-fit prior widths and LD centre from the train split's fits (learn_fit_priors) and refit
+    sig_u_fgs: float|None = None    # prior width of FGS1's u1, u2 (None: sig_u)
+    u_offset: tuple = (0.0, 0.0)    # added to the grey-atmosphere u1, u2 of the AIRS channels (LD prior centre; learned)
 
     @classmethod
     def from_config(cls, cfg) -> FitConfig:
@@ -362,7 +364,7 @@ def _fgs_fit(lc, wf, timing, star, u_prior, cfg):
     fits = []   # (BIC, order, fit) over the time-baseline orders: averaged by BIC weight
     for order in (cfg.fgs_orders or (cfg.white_poly_order,)):
         f = fit_white(lc.time_h, y, v, tm, star, Xf, tuple(u_prior), int(order), cfg.sig_a_rel, cfg.sig_b,
-                      cfg.sig_u, 0.5, cfg.n_sub, prior_override=pri)
+                      cfg.sig_u if cfg.sig_u_fgs is None else cfg.sig_u_fgs, 0.5, cfg.n_sub, prior_override=pri)
         if not f.success or not np.isfinite(f.cov).all() or not 0 < f.depth <= cfg.depth_max: continue
         n = int(f.mask.sum()); fits.append((f.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)), int(order), f))
     if not fits: return None
@@ -433,6 +435,7 @@ def fit_visit(lc: LightCurves,       # one visit
     "Physics fit of one visit: timing, white-light geometry, per-channel depths with covariance, FGS1; safe levels."
     cfg = cfg or FitConfig(); t = np.asarray(lc.time_h, float); tic = time.perf_counter()
     wl = np.asarray(lc.wavelength_um, float); u_grey = ld_grey(wl, float((star or {}).get("Ts") or 5800.0))
+    u_grey[1:] += np.asarray(cfg.u_offset, float)   # the AIRS LD prior centre, shifted by the learned offset
     if len(t) < 20 or not np.isfinite(t).all(): return naive_visit(lc.visit, t, u_grey, "too few or invalid time bins")
     y, v = white_light(lc)
     if np.isfinite(v).sum() < 20: return naive_visit(lc.visit, t, u_grey, "too few usable samples")
@@ -526,7 +529,9 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
         s = max(cfg.fallback_sigma_min, cfg.fallback_sigma_rel*wf.depth)
         depth[0], cov[0, 0], ld[0] = wf.depth, s*s, u_grey[0]; flags |= int(Flag.FALLBACK)
     params = params | dict(n_bad_channels=int(bad.sum()), fgs_ok=fg is not None, time_s=time.perf_counter() - tic)
-    if fg is not None: params["fgs"] = {k: fg[3][k] for k in fg[3].names} | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta, baseline_weights=fg[4])
+    if fg is not None: params["fgs"] = {k: fg[3][k] for k in fg[3].names} | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta, baseline_weights=fg[4]) | {
+        f"{p}{k}": float(x) for k in ("u1", "u2") for p, x in (("sig_", fg[3].sigma(k)), ("prior_", fg[3].prior_mu[fg[3].names.index(k)]),
+                                                             ("prior_sig_", fg[3].prior_sig[fg[3].names.index(k)]))}
     return VisitFit(lc.visit, depth, 0.5*(cov + cov.T), ld, wf["t0_h"], t14, "full", flags, params)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #57d7b195
@@ -594,27 +599,44 @@ def _data_only(m, s, m0, s0, min_info: float=0.01):
     if not (np.isfinite(prec) and prec > min_info/s**2): return None
     return (m/s**2 - m0/s0**2)/prec, 1/np.sqrt(prec)
 
+FIT_PRIOR_KEYS = ("sig_a_rel", "sig_b", "sig_u", "sig_u_fgs", "u_offset")   # the FitConfig fields learn_fit_priors sets
+
+def fit_prior_overrides(learned: dict|None) -> dict:
+    "The FitConfig overrides in a learn_fit_priors result (or fit_priors.json): {} when nothing was learned."
+    return {k: (tuple(float(x) for x in learned[k]) if k == "u_offset" else float(learned[k]))
+            for k in FIT_PRIOR_KEYS if learned and learned.get(k) is not None}
+
 def learn_fit_priors(fits,                       # TransitFits (e.g. the train split's), fitted with `cfg`
                      cfg: FitConfig|None=None,   # the settings they were fitted with (widths are capped at 3x these)
                      floors: dict|None=None,     # lowest widths returned (default PRIOR_FLOORS)
                      min_visits: int=10          # fewer usable visits: nothing is learned (None)
-                    ) -> dict|None:              # {sig_a_rel, sig_b, sig_u, n_visits, tau, offset} or None
-    "White-fit prior widths supported by many planets' light curves (maximum-likelihood scatter about the star info / LD prior)."
+                    ) -> dict|None:              # {sig_a_rel, sig_b, sig_u, u_offset, [sig_u_fgs], n_visits, tau, offset} or None
+    "White-fit prior widths and the AIRS LD prior centre supported by many planets' light curves (maximum-likelihood scatter about the star info / LD prior)."
     cfg = cfg or FitConfig(); floors = PRIOR_FLOORS | (floors or {})
-    res = {k: ([], []) for k in ("a_rel", "b", "u1", "u2")}; n = 0
+    res = {k: ([], []) for k in ("a_rel", "b", "u1", "u2", "fgs_u1", "fgs_u2")}; n = 0
+    def add(k, m, s, m0, s0, scale=1.0):
+        d = _data_only(m, s, m0, s0)
+        if d is not None: res[k][0].append((d[0] - m0)/scale); res[k][1].append(d[1]/scale)
     for tf in fits:
         for v in (getattr(tf, "params", None) or {}).get("visits", []):
             w = v.get("white") or {}
             if v.get("level") != "full" or "prior_sig_b" not in w or not w["prior_sig_b"] < 1.0: continue   # star info unknown
             n += 1
-            for k, key in (("a_rel", "a_rs"), ("b", "b"), ("u1", "u1"), ("u2", "u2")):
-                d = _data_only(w[key], w[f"sig_{key}"], w[f"prior_{key}"], w[f"prior_sig_{key}"])
-                if d is None: continue
-                c, sc = (w[f"prior_{key}"], w[f"prior_{key}"]) if k == "a_rel" else (w[f"prior_{key}"], 1.0)
-                res[k][0].append((d[0] - c)/sc); res[k][1].append(d[1]/sc)
-    if n < min_visits or min(len(r) for r, _ in res.values()) < min_visits: return None
-    tau = {k: ml_scatter(np.array(r), np.array(e)) for k, (r, e) in res.items()}
-    off = {k: float(np.average(r, weights=1/(np.array(e)**2 + tau[k]**2))) for k, (r, e) in res.items()}
-    clip = lambda x, k: float(np.clip(x, floors[k], max(3*getattr(cfg, k), floors[k])))
-    return dict(sig_a_rel=clip(tau["a_rel"], "sig_a_rel"), sig_b=clip(tau["b"], "sig_b"),
-                sig_u=clip(max(tau["u1"], tau["u2"]), "sig_u"), n_visits=n, tau=tau, offset=off)
+            add("a_rel", w["a_rs"], w["sig_a_rs"], w["prior_a_rs"], w["prior_sig_a_rs"], w["prior_a_rs"])
+            for k in ("b", "u1", "u2"): add(k, w[k], w[f"sig_{k}"], w[f"prior_{k}"], w[f"prior_sig_{k}"])
+            f = v.get("fgs") or {}
+            for k in ("u1", "u2"):
+                if f"prior_sig_{k}" in f: add(f"fgs_{k}", f[k], f[f"sig_{k}"], f[f"prior_{k}"], f[f"prior_sig_{k}"])
+    if n < min_visits or min(len(res[k][0]) for k in ("a_rel", "b", "u1", "u2")) < min_visits: return None
+    arr = {k: (np.array(r), np.array(e)) for k, (r, e) in res.items()}
+    off = {}   # AIRS limb darkening: the mean offset from the grey atmosphere moves the centre, the width is the scatter about it
+    for k in ("u1", "u2"):
+        r, e = arr[k]; t0 = ml_scatter(r, e); off[k] = float(np.average(r, weights=1/(e**2 + t0**2))); arr[k] = (r - off[k], e)
+    tau = {k: ml_scatter(r, e) for k, (r, e) in arr.items() if len(r) >= min_visits}
+    clip = lambda x, k, cap: float(np.clip(x, floors[k], max(3*cap, floors[k])))
+    out = dict(sig_a_rel=clip(tau["a_rel"], "sig_a_rel", cfg.sig_a_rel), sig_b=clip(tau["b"], "sig_b", cfg.sig_b),
+               sig_u=clip(max(tau["u1"], tau["u2"]), "sig_u", cfg.sig_u),
+               u_offset=[float(cfg.u_offset[0] + off["u1"]), float(cfg.u_offset[1] + off["u2"])])
+    if "fgs_u1" in tau and "fgs_u2" in tau:   # FGS1's own limb-darkening width (its band is far from AIRS's)
+        out["sig_u_fgs"] = clip(max(tau["fgs_u1"], tau["fgs_u2"]), "sig_u", cfg.sig_u if cfg.sig_u_fgs is None else cfg.sig_u_fgs)
+    return out | dict(n_visits=n, tau=tau, offset=off)
