@@ -15,6 +15,7 @@ def test_small_demo_end_to_end(tmp_path):
     art = tmp_path / "demo" / "artifacts"
     rep = json.loads((art / "oof_report.json").read_text())
     assert rep["n_fitted"] == 8 and not rep["failures"]
+    assert rep["fit_priors"].startswith("not learned") and not (art / "fit_priors.json").exists()   # 8 visits < 10
     # the model gate: a paired comparison on the 8 train planets, and predict follows it
     g = json.loads((art / "model_gate.json").read_text())
     assert g["n_planets"] == 8 and len(g["weights_sha256"]) == 64 and g["se_diff"] > 0
