@@ -93,8 +93,8 @@ def with_fit_priors(cfg,                    # resolved root config
     new = fit_prior_overrides(fit_priors)
     if not new: return cfg
     from omegaconf import OmegaConf
-    cur = lambda k: (lambda v: tuple(float(x) for x in v) if k == "u_offset" else (None if v is None else float(v)))(cfg.fit.get(k))
-    if all(cur(k) == v for k, v in new.items()): return cfg
+    cur = fit_prior_overrides({k: cfg.fit.get(k) for k in new})   # the same normal form
+    if all(cur.get(k) == v for k, v in new.items()): return cfg
     c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     for k, v in new.items(): c.fit[k] = list(v) if isinstance(v, tuple) else v
     return c

@@ -462,8 +462,7 @@ def fit_visit(lc: LightCurves,       # one visit
     if why: return naive_visit(lc.visit, t, u_grey, why, base)
     geom = dict(t0_h=wf["t0_h"], per_h=wf.per_h, a_rs=wf["a_rs"], inc_deg=wf.inc_deg)
     t14 = transit_durations(wf.per_h, wf["a_rs"], wf.inc_deg, wf["rp"])[0]
-    white = {k: wf[k] for k in wf.names} | {f"sig_{k}": wf.sigma(k) for k in wf.names} | {
-             f"prior_{k}": float(m) for k, m in zip(wf.names, wf.prior_mu)} | {f"prior_sig_{k}": float(v) for k, v in zip(wf.names, wf.prior_sig)} | dict(
+    white = wf.record() | dict(
         inc_deg=wf.inc_deg, per_h=wf.per_h, depth=wf.depth, chi2_red=wf.chi2_red, beta=wf.beta, rms_ratio=wf.rms_ratio)
     params = base | dict(white=white)
     fg = _fgs_fit(lc, wf, tm, star, u_grey[0], cfg)
@@ -529,9 +528,7 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
         s = max(cfg.fallback_sigma_min, cfg.fallback_sigma_rel*wf.depth)
         depth[0], cov[0, 0], ld[0] = wf.depth, s*s, u_grey[0]; flags |= int(Flag.FALLBACK)
     params = params | dict(n_bad_channels=int(bad.sum()), fgs_ok=fg is not None, time_s=time.perf_counter() - tic)
-    if fg is not None: params["fgs"] = {k: fg[3][k] for k in fg[3].names} | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta, baseline_weights=fg[4]) | {
-        f"{p}{k}": float(x) for k in ("u1", "u2") for p, x in (("sig_", fg[3].sigma(k)), ("prior_", fg[3].prior_mu[fg[3].names.index(k)]),
-                                                             ("prior_sig_", fg[3].prior_sig[fg[3].names.index(k)]))}
+    if fg is not None: params["fgs"] = fg[3].record() | dict(chi2_red=fg[3].chi2_red, beta=fg[3].beta, baseline_weights=fg[4])
     return VisitFit(lc.visit, depth, 0.5*(cov + cov.T), ld, wf["t0_h"], t14, "full", flags, params)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #57d7b195

@@ -255,6 +255,12 @@ class WhiteFit:
     def inc_deg(self) -> float: return inclination(self["a_rs"], self["b"])
     @property
     def depth(self) -> float: return self["rp"]**2
+    def record(self) -> dict:
+        "Values, errors, prior centres and prior widths by name (value, sig_*, prior_*, prior_sig_*): what fits keep in params."
+        pm = self.prior_mu if self.prior_mu is not None else np.full(len(self.names), np.nan)
+        ps = self.prior_sig if self.prior_sig is not None else np.full(len(self.names), np.nan)
+        return {k: float(x) for k, x in zip(self.names, self.x)} | {f"sig_{k}": self.sigma(k) for k in self.names} | {
+                f"prior_{k}": float(m) for k, m in zip(self.names, pm)} | {f"prior_sig_{k}": float(s) for k, s in zip(self.names, ps)}
 
 # %% ../../nbs/api/41_transit.timing.ipynb #ff9e3841
 def _white_residuals(x, t, y, sw, B, per_h, exp_h, n_sub, prior_mu, prior_sig):
