@@ -57,11 +57,6 @@ def simulate_and_fit(seed, n, workers):
     return res
 
 
-def _score_rows(y, mu, sg, nm, ns):
-    from spectramind.infer.train import _score
-    return _score(y, np.maximum(mu, 0), np.maximum(sg, 1e-12), nm, ns)["score"]
-
-
 def row(name, y, mu, sg, nm, ns):
     from spectramind.infer.train import _score
     r = _score(y, np.maximum(mu, 0), np.maximum(sg, 1e-12), nm, ns)
@@ -94,17 +89,16 @@ def main(argv=None):
     lp = None
     if a.learn_priors == "on":   # as train_artifacts: learned on the train fits (no labels), kept if the OOF physics score does not drop
         from spectramind.transit.fit import learn_fit_priors, fit_prior_overrides
-        from spectramind.metric import naive_stats as _ns
+        from spectramind.infer.train import compare_refit
         lp = learn_fit_priors([r[3] for r in tr])
         if lp is not None:
             ov = fit_prior_overrides(lp)
             tr2 = refit(tr, ov, a.workers)
-            ids0 = np.array([r[0] for r in tr]); y0 = np.stack([r[2] for r in tr]); m0, s0 = _ns(y0)
-            sc = [oof_predictions({r[0]: r[3] for r in rows}, ids0, y0, "none") for rows in (tr, tr2)]
-            s_conf, s_learn = (_score_rows(y0, x[1], x[2], m0, s0) for x in sc)
+            ids0 = np.array([r[0] for r in tr]); y0 = np.stack([r[2] for r in tr])
+            c = compare_refit({r[0]: r[3] for r in tr}, {r[0]: r[3] for r in tr2}, ids0, y0, *naive_stats(y0))
             print(f"learned fit priors from {lp['n_visits']} train visits: " + ", ".join(f"{k} {np.round(v, 4)}" for k, v in ov.items())
-                  + f"; train OOF physics {s_conf:.4f} (configured) -> {s_learn:.4f} (learned)")
-            if s_learn >= s_conf: tr, te = tr2, refit(te, ov, a.workers)
+                  + f"; train OOF physics {c['score_configured']:.4f} (configured) -> {c['score_learned']:.4f} (learned)")
+            if c["kept"]: tr, te = tr2, refit(te, ov, a.workers)
             else: lp = None; print("learned fit priors not kept")
     wall = time.perf_counter() - t0
     sim_s = np.mean([r[4] for r in tr + te]); fit_s = np.mean([r[5] for r in tr + te])

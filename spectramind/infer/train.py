@@ -17,7 +17,7 @@ from ..contracts import TransitFit
 
 # %% auto #0
 __all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'model_check',
-           'model_gate_record', 'retrain_model', 'fallback_reasons', 'train_artifacts']
+           'model_gate_record', 'retrain_model', 'fallback_reasons', 'compare_refit', 'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
 log = get_logger("infer.train")
@@ -256,6 +256,14 @@ def fallback_reasons(fits) -> dict:
                 if v.get("level") != "full" and v.get("reason"))
     return dict(c.most_common())
 
+def compare_refit(fits: dict, fits2: dict,   # {planet_id: TransitFit} with the configured / the learned fit priors
+                  ids, labels, nm: float, ns: float # labelled planets, their labels, naive stats
+                 ) -> dict:                 # score_configured, score_learned (physics, out of fold), kept
+    "Whether the refit with learned fit priors is kept: it fits as many planets and scores at least as well out of fold."
+    both = sorted(set(fits) & set(fits2)); keep = np.isin(np.asarray(ids), both); ids, labels = np.asarray(ids)[keep], labels[keep]
+    s = [_score(labels, *oof_predictions(f, ids, labels, "none")[1:], nm, ns)["score"] if keep.any() else -np.inf for f in (fits, fits2)]
+    return dict(score_configured=s[0], score_learned=s[1], kept=bool(s[1] >= s[0] and len(fits2) >= len(fits)))
+
 def _learned_fit_priors(data_dir, cfg, fits, fails, ids, labels, nm, ns, out, cache_dir, workers, planets, progress):
     "With fit.learn_priors: learn the white-fit prior widths from these fits, refit, keep whichever fits score better out of fold."
     from spectramind.transit.fit import learn_fit_priors, FitConfig
@@ -268,12 +276,10 @@ def _learned_fit_priors(data_dir, cfg, fits, fails, ids, labels, nm, ns, out, ca
     log.info("fit priors learned from %d visits: sig_a_rel %.3g, sig_b %.3g, sig_u %.3g; refitting the train split",
              lp["n_visits"], lp["sig_a_rel"], lp["sig_b"], lp["sig_u"])
     fits2, fails2 = fit_split(data_dir, "train", cfg2, cache_dir, workers, planets, progress)
-    both = sorted(set(fits) & set(fits2)); keep = np.isin(ids, both)
-    s1 = _score(labels[keep], *oof_predictions(fits, ids[keep], labels[keep], "none")[1:], nm, ns)["score"] if keep.any() else -np.inf
-    s2 = _score(labels[keep], *oof_predictions(fits2, ids[keep], labels[keep], "none")[1:], nm, ns)["score"] if keep.any() else -np.inf
-    lp = lp | dict(score_configured=s1, score_learned=s2, kept=bool(s2 >= s1 and len(fits2) >= len(fits)))
+    lp = lp | compare_refit(fits, fits2, ids, labels, nm, ns)
     if not lp["kept"]:
-        log.info("learned fit priors not kept: out-of-fold physics score %.4f against %.4f with the configured widths", s2, s1)
+        log.info("learned fit priors not kept: out-of-fold physics score %.4f against %.4f with the configured widths",
+                 lp["score_learned"], lp["score_configured"])
         return cfg, fits, fails, lp
     (out / "fit_priors.json").write_text(json.dumps(lp, indent=2, default=float))
     return cfg2, fits2, fails2, lp
