@@ -36,7 +36,8 @@ class FitConfig:
     aux_quadratic: bool = False     # also decorrelate squares and the product of the first two features
     common_mode: bool = True        # decorrelate the AIRS white-light fit residual in every channel (and FGS1)
     n_sub: int = 3                  # exposure supersampling of the transit model
-    white_poly_order: int = 4       # Legendre order of the white-light / FGS1 time baseline
+    white_poly_order: int = 4       # Legendre order of the white-light / FGS1 time baseline (the highest tried)
+    white_order_bic: bool = True    # white-light baseline order chosen by BIC among 1..white_poly_order for every visit (False: the configured order unless implausible)
     sig_a_rel: float = 0.1          # prior width of a/Rs around the star info, relative
     sig_b: float = 0.2              # prior width of the impact parameter
     sig_u: float = 0.15             # prior width of u1, u2 around the grey-atmosphere values
@@ -420,10 +421,12 @@ def grazing_profile(t_h: np.ndarray, y: np.ndarray, var: np.ndarray, # (t,) time
     return dict(rel_var=max(rv - sd_rel**2, 0.0), b=bs, depth=dep, weight=w)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #8e61de73
-def baseline_ladder(order: int,   # the configured Legendre order of the time baseline
-                    partial: bool # a contact point lies outside the observed window
+def baseline_ladder(order: int,    # the configured (highest) Legendre order of the time baseline
+                    partial: bool, # a contact point lies outside the observed window
+                    bic: bool=False # every order 1..order, compared by BIC (FitConfig.white_order_bic)
                    ) -> list[int]: # orders to try, first to last
     "Time-baseline orders tried in turn by `fit_visit`."
+    if bic: return list(range(1, max(order, 1) + 1))
     low = [o for o in (2, 1) if o < order]
     return low + [order] if partial else [order] + low
 
@@ -447,14 +450,14 @@ def fit_visit(lc: LightCurves,       # one visit
         S = np.nanmedian(np.where(ok, lc.flux, np.nan), 0)
     S = np.where(np.isfinite(S) & (S > 0), S, 0.0)
     u_eff = (S[1:, None]*u_grey[1:]).sum(0)/max(S[1:].sum(), 1e-300)
-    tried = []   # (bic, order, white fit, reason): a partial transit is degenerate with a flexible baseline
-    for order in baseline_ladder(cfg.white_poly_order, tm.partial):
+    tried = []   # (bic, order, white fit, reason): a flexible baseline is partly degenerate with the transit
+    for order in baseline_ladder(cfg.white_poly_order, tm.partial, cfg.white_order_bic):
         wf = fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, cfg.sig_a_rel, cfg.sig_b, cfg.sig_u, n_sub=cfg.n_sub)
         why = _white_ok(wf, t, cfg, tm.snr); n = int(wf.mask.sum())
         if not why and tm.snr < cfg.snr_min and _tighter_than_default(cfg):   # a weak transit must be significant without
             why = _white_ok(fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, *_LOOSE, n_sub=cfg.n_sub), t, cfg, tm.snr)  # learned priors
         tried.append((wf.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)) if not why else np.inf, order, wf, why))
-        if not why and not tm.partial: break
+        if not why and not tm.partial and not cfg.white_order_bic: break
     _, order, wf, why = min(tried, key=lambda r: r[0]) if any(np.isfinite(r[0]) for r in tried) else tried[0]
     cfg = replace(cfg, white_poly_order=order)   # the spectral drift f(t) keeps its configured order
     base = dict(timing=dict(t0_h=tm.t0_h, t14_h=tm.t14_h, snr=tm.snr, confidence=tm.confidence, partial=tm.partial, flags=tm.flags),
