@@ -146,3 +146,16 @@ def test_tight_priors_do_not_make_a_detection():
         tf = fit_planet(lcs, truth.star, **kw)
         assert tf.flags & Flag.FALLBACK and tf.params["level"] != "full", (kw, tf.params["level"])
         assert np.all(tf.sigma[1:] > 1e-3)   # honest: no confident shallow spectrum (without the guard: 76 ppm, 2,300 ppm off)
+
+def test_white_baseline_order_by_bic():
+    "Every visit's white-light baseline order is chosen by BIC: a weak drift gets a lower order, a strong fourth-order one the full order; off, the configured order."
+    orders = {}
+    for amp in (1e-4, 1e-2):
+        lc, star, d = planet(500, drift_amp=amp)
+        tf = fit_planet([lc], star); v = tf.params["visits"][0]
+        assert v["level"] == "full" and not v["timing"]["partial"] and not tf.flags & Flag.FALLBACK
+        z = (tf.depth - d)/tf.sigma
+        assert np.sqrt(np.mean(z**2)) < 1.5 and abs(z[1:].mean()) < 2, (amp, z)
+        orders[amp] = v["baseline_order"]
+    assert orders[1e-4] < 4 and orders[1e-2] == 4, orders
+    assert fit_planet([lc], star, white_order_bic=False).params["visits"][0]["baseline_order"] == 4
