@@ -1,13 +1,13 @@
 """Train the small model shipped in spectramind/weights/ on simulated planets (CPU, deterministic).
 
-The shipped weights were made by exactly this command (1 torch thread, from the repository root; session 5 wrote them to
+The shipped weights were made by exactly this command (1 torch thread, from the repository root; session 6 wrote them to
 /tmp with --out/--cache-dir/--work-dir there and copied them, which changes nothing in the result):
 
     python benchmarks/train_shipped_model.py
 
 which is the same as
 
-    python benchmarks/train_shipped_model.py --n-train 800 --n-val 160 --epochs 24 --seed 0 --threads 1 \
+    python benchmarks/train_shipped_model.py --n-train 2400 --n-val 160 --epochs 24 --seed 0 --threads 1 \
         --input-prior hybrid --input-prior-scale 2 --n-prior 2000 --lr 1e-3 --symbolic-scale 1 --mae-epochs 8 --fit-priors 150 \
         --out spectramind/weights/spectramind_model.pt
 
@@ -112,7 +112,7 @@ def learned_fit_priors(n: int, workers: int) -> dict | None:
     return learn_fit_priors(fits)
 
 
-def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: int = 0, symbolic: bool = True,
+def train_shipped(n_train: int = 2400, n_val: int = 160, epochs: int = 24, seed: int = 0, symbolic: bool = True,
                   out: str | Path = ROOT / "spectramind/weights/spectramind_model.pt", workers: int = 2,
                   threads: int = 1, cache_dir: str | Path = ROOT / "runs/sim_cache", work_dir: str | Path = ROOT / "runs/train_shipped",
                   command: str = "", input_prior: str = "hybrid", input_prior_scale: float = 2.0,
@@ -174,7 +174,7 @@ def train_shipped(n_train: int = 800, n_val: int = 160, epochs: int = 24, seed: 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-train", type=int, default=800); ap.add_argument("--n-val", type=int, default=160)
+    ap.add_argument("--n-train", type=int, default=2400); ap.add_argument("--n-val", type=int, default=160)
     ap.add_argument("--epochs", type=int, default=24); ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-symbolic", action="store_true", help="all symbolic loss weights 0 (ablation model)")
     ap.add_argument("--out", default=str(ROOT / "spectramind/weights/spectramind_model.pt"))
