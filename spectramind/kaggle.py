@@ -102,7 +102,8 @@ def build_code_dataset(out: str|Path,           # output folder (created)
 
 # %% ../nbs/api/94_kaggle.ipynb #8252f74e
 WEIGHT_FILES = ("spectramind_model.pt", "model.pt", "model_config.json", "temperature.json", "conformal.json",
-                "pca_basis.npz", "prior_scale.json", "model_gate.json", "fit_priors.json", "config.yaml", "run_manifest.json")
+                "pca_basis.npz", "prior_scale.json", "model_gate.json", "model_temperature.json", "fit_priors.json", "config.yaml",
+                "run_manifest.json")
 
 def build_weights_dataset(artifacts: str|Path, # folder with trained artifacts
                           out: str|Path,       # output folder (created)

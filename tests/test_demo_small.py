@@ -22,6 +22,7 @@ def test_small_demo_end_to_end(tmp_path):
     assert g["use_model"] == (not g["mean_diff"] + 2 * g["se_diff"] < 0)
     assert abs(g["mean_diff"] - (g["model_score"] - g["chain_score"])) < 1e-9
     assert model_gate(art) == g and (load_artifacts(art, model=True).model is not None) == g["use_model"]
+    assert g["temperature"] is None and not (art / "model_temperature.json").exists()   # 8 planets < 10: no model temperature
     # a valid submission with every test planet, and scores for each variant that ran
     sub = pd.read_csv(tmp_path / "demo" / "submission.csv")
     assert list(sub.columns) == SUBMISSION_COLS and len(sub) == 2

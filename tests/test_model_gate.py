@@ -23,3 +23,29 @@ def test_gate_turns_the_model_off_only_for_the_weights_it_judged(tmp_path):
     _gate(tmp_path, weights_sha256="0" * 64)                                  # judged other weights: not applied
     assert model_gate(tmp_path) is None and load_artifacts(tmp_path, model=True).model is not None
     assert model_gate(None) is None and weights_path().is_file()
+
+
+def test_model_temperature_applied_only_with_the_gate_that_judged_the_weights(tmp_path, monkeypatch):
+    import math
+    from types import SimpleNamespace
+    import numpy as np
+    import spectramind.learn.refine as refine
+    from spectramind.infer.predict import predict_from_fit
+    from spectramind.uq.temperature import TemperatureScaler
+    TemperatureScaler(math.log(2.0), math.log(3.0), "score", True, 10).save(tmp_path / "model_temperature.json")
+    t = dict(tau_fgs=2.0, tau_airs=3.0, file="model_temperature.json")
+    _gate(tmp_path, use_model=True, temperature=t)
+    a = load_artifacts(tmp_path, model=True)
+    assert a.model is not None and "model_temperature" in a.names
+    assert abs(a.model_temperature.tau_fgs - 2) < 1e-12 and abs(a.model_temperature.tau_airs - 3) < 1e-12
+    mu0, s0 = np.full(283, 0.01), np.full(283, 1e-4)
+    monkeypatch.setattr(refine, "refine_prediction", lambda model, lcs, tf, star: (mu0.copy(), s0.copy()))
+    mu, sg, _ = predict_from_fit(SimpleNamespace(flags=0), a, [object()], {})
+    np.testing.assert_allclose(mu, mu0, rtol=0, atol=0)
+    np.testing.assert_allclose(sg, s0 * np.r_[2.0, np.full(282, 3.0)], rtol=1e-12)
+    _gate(tmp_path, use_model=True)                                            # a gate without a temperature
+    assert load_artifacts(tmp_path, model=True).model_temperature is None
+    _gate(tmp_path, use_model=True, temperature=t, weights_sha256="0" * 64)    # judged other weights
+    assert load_artifacts(tmp_path, model=True).model_temperature is None
+    _gate(tmp_path, use_model=False, temperature=t)                            # model off: nothing to calibrate
+    a = load_artifacts(tmp_path, model=True); assert a.model is None and a.model_temperature is None

@@ -34,11 +34,12 @@ class Artifacts:
     prior_scale: float = 1.0         # weakening factor of the prior covariance
     model: object|None = None        # trained SpectraMindModel (learn.refine.load_refiner), or None
     fit_priors: dict|None = None     # white-fit prior widths learned on the train split (transit.fit.learn_fit_priors)
+    model_temperature: object|None = None # TemperatureScaler for the model's own sigma (infer.train.model_temperature)
 
     @property
     def names(self) -> list[str]:
         "Names of the artifacts present."
-        return [n for n in ("fit_priors", "prior", "temperature", "conformal", "model") if getattr(self, n) is not None]
+        return [n for n in ("fit_priors", "prior", "temperature", "conformal", "model", "model_temperature") if getattr(self, n) is not None]
 
 def load_artifacts(folder: str|Path|None, # artifact folder (None: no artifacts)
                    model: bool|str|Path=False # also load model weights: True = the folder's spectramind_model.pt, else the packaged ones; a path = that file
@@ -53,6 +54,9 @@ def load_artifacts(folder: str|Path|None, # artifact folder (None: no artifacts)
         if a.model is not None and g is not None and not g["use_model"]:
             log.info("model off: on this folder's train split it scored %.4f, below the calibrated physics chain's %.4f (model_gate.json)",
                      g["model_score"], g["chain_score"]); a.model = None
+        if a.model is not None and g is not None and g.get("temperature") and (Path(folder) / "model_temperature.json").exists():
+            from spectramind.uq.temperature import TemperatureScaler
+            a.model_temperature = TemperatureScaler.load(Path(folder) / "model_temperature.json")   # judged with these weights
     log.info("artifacts: %s", a.names or "none (physics fit only)")
     return a
 
@@ -125,6 +129,7 @@ def predict_from_fit(tf: TransitFit,      # physics fit of one planet
         # prior and sigma calibration, fitted on the physics estimate, do not apply to it
         from spectramind.learn.refine import refine_prediction
         mu, sigma = refine_prediction(art.model, lcs, tf, star)
+        if art.model_temperature is not None: sigma = art.model_temperature.apply(sigma)   # fitted on this data's train split
         return finalize(mu, sigma, tf.flags)
     tf = apply_prior_if_fitted(tf, art.prior, art.prior_scale)
     mu, sigma = tf.depth, tf.sigma

@@ -17,7 +17,8 @@ from ..contracts import TransitFit
 
 # %% auto #0
 __all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'model_check',
-           'model_gate_record', 'retrain_model', 'fallback_reasons', 'compare_refit', 'train_artifacts']
+           'model_gate_record', 'model_temperature', 'retrain_model', 'fallback_reasons', 'compare_refit',
+           'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
 log = get_logger("infer.train")
@@ -192,6 +193,22 @@ def model_gate_record(mc: dict,              # model_check output
                 se_diff=se, n_planets=n, z=z, use_model=bool(not d.mean() + z * se < 0),
                 weights_sha256=mc["weights_sha256"], model=mc["model"])
 
+def model_temperature(y: np.ndarray,         # (n, 283) labels of the model check's rows
+                      mc: dict,              # model_check output (mu, sigma, per_planet, model)
+                      nm: float, ns: float,  # naive statistics of the metric
+                      k: int=5, seed: int=0, # folds of the out-of-fold check and their seed
+                      min_planets: int=10    # fewer labelled planets: no temperature
+                     ) -> tuple:             # (TemperatureScaler or None, the check with out-of-fold calibrated scores when kept)
+    "A temperature for the model's own sigma, fitted on labelled planets it never saw; kept when it raises their score out of fold."
+    from spectramind.uq.temperature import fit_temperature, cross_fit
+    n = len(y)
+    if n < min_planets: return None, mc
+    fit = lambda a, b, c: fit_temperature(a, b, c, "score", True, nm, ns)
+    oof = cross_fit(fit, y, mc["mu"], mc["sigma"], min(k, n), seed)
+    pp = planet_scores(y, mc["mu"], oof, nm, ns)
+    if not pp.mean() > np.mean(mc["per_planet"]): return None, mc
+    return fit(y, mc["mu"], mc["sigma"]), mc | dict(per_planet=pp, model=_score(y, mc["mu"], oof, nm, ns), raw_model=mc["model"])
+
 # %% ../../nbs/api/84_infer.train.ipynb #0a90001e
 def retrain_model(data_dir, fits: dict,      # competition folder; {planet_id: TransitFit} of the train split
                   ids, labels,               # labelled planets (train.csv order) and their (n, 283) labels
@@ -301,7 +318,8 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
     from omegaconf import OmegaConf
     t0 = time.perf_counter(); cfg = cfg if cfg is not None else load_config()
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    for f in ("fit_priors.json", "pca_basis.npz", "temperature.json", "conformal.json", "prior_scale.json", "model_gate.json"):
+    for f in ("fit_priors.json", "pca_basis.npz", "temperature.json", "conformal.json", "prior_scale.json", "model_gate.json",
+              "model_temperature.json"):
         (out / f).unlink(missing_ok=True)
     ids, labels = load_targets(Path(data_dir) / "train.csv")
     fits, fails = fit_split(data_dir, "train", cfg, cache_dir, workers, planets, progress)
@@ -346,7 +364,12 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
             mc = None; report["model"] = f"check failed: {type(e).__name__}: {e}"
     else: mc = None
     if mc is not None:
-        report["model"] = g = model_gate_record(mc, planet_scores(y[sel], mu[sel], cal["oof_sigma"][sel], nm, ns))
+        ts, mc = model_temperature(y[sel], mc, nm, ns, cfg.data.folds.n_splits, cfg.data.folds.seed)
+        g = model_gate_record(mc, planet_scores(y[sel], mu[sel], cal["oof_sigma"][sel], nm, ns))
+        g |= dict(temperature=None if ts is None else dict(tau_fgs=ts.tau_fgs, tau_airs=ts.tau_airs, file="model_temperature.json"),
+                  raw_model=mc.get("raw_model", mc["model"]))
+        if ts is not None: ts.save(out / "model_temperature.json")
+        report["model"] = g
         (out / "model_gate.json").write_text(json.dumps(g, indent=2, default=float))
     write_submission(pid, out / "oof_physics.csv", np.maximum(mu, 0), np.maximum(sg, 1e-12))
     save_config(cfg, out / "config.yaml")
