@@ -147,6 +147,18 @@ def main(argv=None):
             res["model"] = row("packaged model" if a.model == "packaged" else "model", y_te, np.stack([o[0] for o in out]),
                                np.stack([o[1] for o in out]), nm, ns)
             print(f"  model: {(time.perf_counter() - t1) / len(te):.3f} s/planet")
+            # as `spectramind fit` does: a temperature for the model's sigma from the train planets (never seen by the
+            # model), kept when it raises their score out of fold; `predict` then applies it (model_temperature.json)
+            from spectramind.infer.train import model_temperature, planet_scores, _score
+            otr = [predict_from_fit(r[3], Artifacts(model=m), r[1], r[6]) for r in tr]
+            mtr, str_ = np.stack([o[0] for o in otr]), np.stack([o[1] for o in otr])
+            mc = dict(mu=mtr, sigma=str_, per_planet=planet_scores(y_tr, mtr, str_, nm, ns), model=_score(y_tr, mtr, str_, nm, ns))
+            ts, mc2 = model_temperature(y_tr, mc, nm, ns)
+            print(f"train model {mc['model']['score']:.4f}; model temperature: " + ("none kept" if ts is None else
+                  f"fgs {ts.tau_fgs:.3f} airs {ts.tau_airs:.3f} (train out of fold {mc2['model']['score']:.4f})"))
+            if ts is not None:
+                res["model_temperature"] = row("packaged model + its temperature", y_te, np.stack([o[0] for o in out]),
+                                               ts.apply(np.stack([o[1] for o in out])), nm, ns)
     bp = baseline_predict([r[1][0] for r in te])
     order = {int(p): i for i, p in enumerate(bp.planet_id)}
     ib = [order[r[0]] for r in te]
