@@ -149,10 +149,9 @@ def main(argv=None):
             print(f"  model: {(time.perf_counter() - t1) / len(te):.3f} s/planet")
             # as `spectramind fit` does: a temperature for the model's sigma from the train planets (never seen by the
             # model), kept when it raises their score out of fold; `predict` then applies it (model_temperature.json)
-            from spectramind.infer.train import model_temperature, planet_scores, _score
+            from spectramind.infer.train import model_temperature, check_record
             otr = [predict_from_fit(r[3], Artifacts(model=m), r[1], r[6]) for r in tr]
-            mtr, str_ = np.stack([o[0] for o in otr]), np.stack([o[1] for o in otr])
-            mc = dict(mu=mtr, sigma=str_, per_planet=planet_scores(y_tr, mtr, str_, nm, ns), model=_score(y_tr, mtr, str_, nm, ns))
+            mc = check_record(y_tr, np.stack([o[0] for o in otr]), np.stack([o[1] for o in otr]), nm, ns)
             ts, mc2 = model_temperature(y_tr, mc, nm, ns)
             print(f"train model {mc['model']['score']:.4f}; model temperature: " + ("none kept" if ts is None else
                   f"fgs {ts.tau_fgs:.3f} airs {ts.tau_airs:.3f} (train out of fold {mc2['model']['score']:.4f})"))

@@ -16,9 +16,9 @@ from ..core import N_WL, Flag, get_logger, mp_context
 from ..contracts import TransitFit
 
 # %% auto #0
-__all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'model_check',
-           'model_gate_record', 'model_temperature', 'retrain_model', 'fallback_reasons', 'compare_refit',
-           'train_artifacts']
+__all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'check_record',
+           'model_check', 'model_gate_record', 'model_temperature', 'retrain_model', 'fallback_reasons',
+           'compare_refit', 'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
 log = get_logger("infer.train")
@@ -158,6 +158,11 @@ def planet_scores(y, mu, sg, nm: float, ns: float) -> np.ndarray: # (n,) unclipp
     w = metric_weights(np.shape(y)[1])
     return (element_scores(y, np.maximum(mu, 0), np.maximum(sg, 1e-12), nm, ns) * w).sum(1) / w.sum()
 
+def check_record(labels, mu, sg, nm: float, ns: float) -> dict: # score, per-planet scores, mu, sigma
+    "A model's predictions on labelled planets and their scores, as `model_check` returns them (less the weights' hash)."
+    mu, sg = np.asarray(mu), np.asarray(sg)
+    return dict(model=_score(labels, mu, sg, nm, ns), per_planet=planet_scores(labels, mu, sg, nm, ns), mu=mu, sigma=sg, n=len(mu))
+
 def model_check(data_dir, fits: dict,        # competition folder; {planet_id: TransitFit} of the train split
                 ids, labels, nm: float, ns: float, # planets with fits and labels; their labels (same rows); naive stats
                 cfg, cache_dir=None,         # resolved root config; light-curve cache (the fits' light curves)
@@ -177,9 +182,7 @@ def model_check(data_dir, fits: dict,        # competition folder; {planet_id: T
     for p in tqdm([int(p) for p in ids], desc="model check", disable=not progress):
         lcs, star = lightcurves_from_folder(data_dir, p, "train", cfg, cache_dir, lay)
         a, b, _ = predict_from_fit(fits[p], art, lcs, star); mu.append(a); sg.append(b)
-    mu, sg = np.stack(mu), np.stack(sg)
-    return dict(model=_score(labels, mu, sg, nm, ns), per_planet=planet_scores(labels, mu, sg, nm, ns), mu=mu, sigma=sg,
-                n=len(ids), weights_sha256=weights_sha256(src))
+    return check_record(labels, np.stack(mu), np.stack(sg), nm, ns) | dict(weights_sha256=weights_sha256(src))
 
 # %% ../../nbs/api/84_infer.train.ipynb #8cd317e1
 def model_gate_record(mc: dict,              # model_check output
