@@ -359,7 +359,8 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
         rt = retrain_model(data_dir, fits, ids, labels, out, cfg, cache_dir, progress=progress, **(retrain if isinstance(retrain, dict) else {}))
         mc = rt.pop("check"); report["retrain"] = rt; sel = np.isin(pid, rt["val_planets"])
         order = {int(p): i for i, p in enumerate(rt["val_planets"])}   # the check's rows, in the report's planet order
-        mc = mc | dict(per_planet=np.asarray(mc["per_planet"])[[order[int(p)] for p in pid[sel]]])
+        rows = [order[int(p)] for p in pid[sel]]                        # (y[sel] and the chain's rows are in that order)
+        mc = mc | {k: np.asarray(mc[k])[rows] for k in ("per_planet", "mu", "sigma")}
     elif check_model is not False:   # the model against the calibrated physics chain, planet by planet on this train split
         try: mc = model_check(data_dir, fits, pid, y, nm, ns, cfg, cache_dir, check_model, progress)
         except Exception as e:     # the artifacts above stand; predict then decides by the weights' validation record
