@@ -353,6 +353,11 @@ def _white_residual(lc: LightCurves, wf: WhiteFit) -> np.ndarray:
     yw, _ = white_light(lc); r = np.where(wf.mask, yw/np.where(wf.mask, wf.model, 1.0) - 1, 0.0)
     return (r - r.mean())/r.std() if r.std() > 0 else np.zeros_like(r)
 
+def _white_bic(f: WhiteFit, order: int) -> float:
+    "BIC of a white-light fit with a Legendre time baseline of `order` (how fit_visit and the FGS1 fit compare orders)."
+    n = int(f.mask.sum())
+    return f.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2))
+
 def _fgs_fit(lc, wf, timing, star, u_prior, cfg):
     "FGS1 (channel 0) white-light fit with the AIRS geometry as prior; returns (depth, var, ld, best fit, order weights) or None."
     y, v = white_light(lc, slice(0, 1))
@@ -367,7 +372,7 @@ def _fgs_fit(lc, wf, timing, star, u_prior, cfg):
         f = fit_white(lc.time_h, y, v, tm, star, Xf, tuple(u_prior), int(order), cfg.sig_a_rel, cfg.sig_b,
                       cfg.sig_u if cfg.sig_u_fgs is None else cfg.sig_u_fgs, 0.5, cfg.n_sub, prior_override=pri)
         if not f.success or not np.isfinite(f.cov).all() or not 0 < f.depth <= cfg.depth_max: continue
-        n = int(f.mask.sum()); fits.append((f.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)), int(order), f))
+        fits.append((_white_bic(f, order), int(order), f))
     if not fits: return None
     bic = np.array([b for b, _, _ in fits]); w = np.exp(-0.5*(bic - bic.min())); w /= w.sum()
     d = np.array([f.depth for _, _, f in fits]); var = np.array([(2*f["rp"]*f.sigma("rp"))**2 for _, _, f in fits])
@@ -453,10 +458,10 @@ def fit_visit(lc: LightCurves,       # one visit
     tried = []   # (bic, order, white fit, reason): a flexible baseline is partly degenerate with the transit
     for order in baseline_ladder(cfg.white_poly_order, tm.partial, cfg.white_order_bic):
         wf = fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, cfg.sig_a_rel, cfg.sig_b, cfg.sig_u, n_sub=cfg.n_sub)
-        why = _white_ok(wf, t, cfg, tm.snr); n = int(wf.mask.sum())
+        why = _white_ok(wf, t, cfg, tm.snr)
         if not why and tm.snr < cfg.snr_min and _tighter_than_default(cfg):   # a weak transit must be significant without
             why = _white_ok(fit_white(t, y, v, tm, star, XA, tuple(u_eff), order, *_LOOSE, n_sub=cfg.n_sub), t, cfg, tm.snr)  # learned priors
-        tried.append((wf.chi2_red*max(n - 7 - order, 1) + (order + 1)*np.log(max(n, 2)) if not why else np.inf, order, wf, why))
+        tried.append((_white_bic(wf, order) if not why else np.inf, order, wf, why))
         if not why and not tm.partial and not cfg.white_order_bic: break
     _, order, wf, why = min(tried, key=lambda r: r[0]) if any(np.isfinite(r[0]) for r in tried) else tried[0]
     cfg = replace(cfg, white_poly_order=order)   # the spectral drift f(t) keeps its configured order
