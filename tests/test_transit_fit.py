@@ -159,3 +159,23 @@ def test_white_baseline_order_by_bic():
         orders[amp] = v["baseline_order"]
     assert orders[1e-4] < 4 and orders[1e-2] == 4, orders
     assert fit_planet([lc], star, white_order_bic=False).params["visits"][0]["baseline_order"] == 4
+
+def test_combine_visits_stays_between_grazing_visits():
+    """A grazing planet seen twice (simulator seed 7303, tight learned-like priors): each visit's covariance carries a
+    large, nearly parallel geometric mode, and a full inverse-covariance (GLS) combination lands far outside both
+    visits (Peelle's pertinent puzzle). The channel-by-channel combination keeps every channel between the visits."""
+    from spectramind.sim.lightcurve import lightcurve_planet
+    from spectramind.transit.fit import fit_visit
+    lcs, tr = lightcurve_planet(7303, 2282037298)
+    assert len(lcs) == 2 and tr.params["b"] > 1.0
+    fits = [fit_visit(lc, tr.star, FitConfig(sig_a_rel=0.01, sig_b=0.02, sig_u=0.025)) for lc in lcs]
+    assert all(f.level == "full" for f in fits)
+    D = np.stack([f.depth for f in fits])
+    P = [np.linalg.pinv(f.cov, hermitian=True) for f in fits]
+    gls = np.linalg.pinv(sum(P), hermitian=True) @ sum(p @ f.depth for p, f in zip(P, fits))
+    assert gls[1:].mean() < D[:, 1:].mean(1).min() - 0.005      # the trap this guards against is present
+    d, C, info = combine_visits(fits)
+    assert np.all((d >= D.min(0) - 1e-15) & (d <= D.max(0) + 1e-15))
+    assert abs(d[1:].mean() - tr.depth[1:].mean()) < 0.002 and info["birge"] == 1.0 and info["mode"] == "channel"
+    V = np.stack([np.diag(f.cov) for f in fits])   # inverse-variance weights: each channel's variance is 1/sum(1/V_v)
+    np.testing.assert_allclose(np.diag(C), 1/(1/V).sum(0), rtol=1e-9)

@@ -543,15 +543,21 @@ def _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, para
 def combine_visits(fits: list[VisitFit], # per-visit results
                    birge: bool=True      # inflate on significant disagreement
                   ) -> tuple[np.ndarray, np.ndarray, dict]: # (depth, cov, info)
-    "Inverse-covariance combination of the visits at the best available level."
+    "Inverse-covariance combination of the visits at the best available level; channel by channel where GLS leaves them."
     rank = {"full": 0, "white": 1, "naive": 2}
     best = min(rank[f.level] for f in fits); use = [f for f in fits if rank[f.level] == best]
     if len(use) == 1: return use[0].depth.copy(), use[0].cov.copy(), dict(visits=[use[0].visit], birge=1.0)
     P = [np.linalg.pinv(f.cov, hermitian=True) for f in use]
     C = np.linalg.pinv(sum(P), hermitian=True); d = C @ sum(p @ f.depth for p, f in zip(P, use))
     chi2 = float(sum((f.depth - d) @ p @ (f.depth - d) for p, f in zip(P, use))); nu = len(d)*(len(use) - 1)
+    lv = [f.depth[1:].mean() for f in use]; s = 0.5*min(np.sqrt(max(f.cov[1:, 1:].mean(), 0.0)) for f in use)
+    mode = "gls"
+    if not min(lv) - s <= d[1:].mean() <= max(lv) + s:   # the correlated-mode trap: combine channel by channel
+        V = np.stack([np.diag(f.cov) for f in use]); Pd = 1.0/np.maximum(V, 1e-300); W = Pd/Pd.sum(0)
+        d = (W*np.stack([f.depth for f in use])).sum(0); C = sum(w[:, None]*f.cov*w[None, :] for w, f in zip(W, use))
+        mode = "channel"
     b = chi2/nu if birge and chi2/nu > 1 + 3*np.sqrt(2/nu) else 1.0
-    return d, 0.5*(C + C.T)*b, dict(visits=[f.visit for f in use], birge=b, chi2_visits=chi2/nu)
+    return d, 0.5*(C + C.T)*b, dict(visits=[f.visit for f in use], birge=b, chi2_visits=chi2/nu, mode=mode)
 
 # %% ../../nbs/api/42_transit.fit.ipynb #aba37a2a
 def fit_planet(lcs: list[LightCurves]|LightCurves, # the planet's visits
