@@ -1,6 +1,9 @@
 """The model gate: predict leaves the model out where train_artifacts found it losing to the physics chain."""
 import json
 
+import numpy as np
+import pytest
+
 from spectramind.infer.predict import load_artifacts, model_gate, weights_sha256
 from spectramind.learn.refine import weights_path
 
@@ -49,3 +52,18 @@ def test_model_temperature_applied_only_with_the_gate_that_judged_the_weights(tm
     assert load_artifacts(tmp_path, model=True).model_temperature is None
     _gate(tmp_path, use_model=False, temperature=t)                            # model off: nothing to calibrate
     a = load_artifacts(tmp_path, model=True); assert a.model is None and a.model_temperature is None
+
+
+def test_align_check_pairs_each_row_with_its_planet():
+    "The retrain's check holds its planets in its own order: reordered, each planet keeps its own mu, sigma and score."
+    from spectramind.infer.train import align_check, check_record
+    rng = np.random.default_rng(3)
+    ids = np.array([30, 10, 20]); y = rng.uniform(0.005, 0.02, (3, 283))
+    mu = y + rng.normal(0, 1e-4, (3, 283)); sg = np.full((3, 283), 1e-4)*np.array([1.0, 2.0, 4.0])[:, None]
+    mc = check_record(y, mu, sg, 0.015, 0.01)
+    a = align_check(mc, ids, [10, 20, 30])
+    rows = [1, 2, 0]
+    np.testing.assert_array_equal(a["mu"], mu[rows]); np.testing.assert_array_equal(a["sigma"], sg[rows])
+    np.testing.assert_allclose(a["per_planet"], check_record(y[rows], mu[rows], sg[rows], 0.015, 0.01)["per_planet"], rtol=0, atol=1e-15)
+    assert a["model"] == mc["model"] and not np.array_equal(a["per_planet"], mc["per_planet"])
+    with pytest.raises(KeyError): align_check(mc, ids, [10, 40])

@@ -17,7 +17,7 @@ from ..contracts import TransitFit
 
 # %% auto #0
 __all__ = ['log', 'fit_split', 'fit_prior', 'oof_predictions', 'choose_prior', 'calibrate_sigma', 'planet_scores', 'check_record',
-           'model_check', 'model_gate_record', 'model_temperature', 'retrain_model', 'fallback_reasons',
+           'align_check', 'model_check', 'model_gate_record', 'model_temperature', 'retrain_model', 'fallback_reasons',
            'compare_refit', 'train_artifacts']
 
 # %% ../../nbs/api/84_infer.train.ipynb #342147fd
@@ -162,6 +162,13 @@ def check_record(labels, mu, sg, nm: float, ns: float) -> dict: # score, per-pla
     "A model's predictions on labelled planets and their scores, as `model_check` returns them (less the weights' hash)."
     mu, sg = np.asarray(mu), np.asarray(sg)
     return dict(model=_score(labels, mu, sg, nm, ns), per_planet=planet_scores(labels, mu, sg, nm, ns), mu=mu, sigma=sg, n=len(mu))
+
+def align_check(mc: dict,                     # a check_record (rows in `check_planets` order)
+                check_planets, planets          # its rows' planet ids; the planet ids wanted, in the order wanted
+               ) -> dict:                       # the record with per_planet, mu and sigma in `planets` order
+    "The model check's per-planet rows reordered to another planet order (KeyError for a planet it does not hold)."
+    order = {int(p): i for i, p in enumerate(check_planets)}; rows = [order[int(p)] for p in planets]
+    return mc | {k: np.asarray(mc[k])[rows] for k in ("per_planet", "mu", "sigma") if k in mc}
 
 def model_check(data_dir, fits: dict,        # competition folder; {planet_id: TransitFit} of the train split
                 ids, labels, nm: float, ns: float, # planets with fits and labels; their labels (same rows); naive stats
@@ -358,9 +365,7 @@ def train_artifacts(data_dir,             # competition folder with train/ and t
         (out / "spectramind_model.pt").unlink(missing_ok=True)
         rt = retrain_model(data_dir, fits, ids, labels, out, cfg, cache_dir, progress=progress, **(retrain if isinstance(retrain, dict) else {}))
         mc = rt.pop("check"); report["retrain"] = rt; sel = np.isin(pid, rt["val_planets"])
-        order = {int(p): i for i, p in enumerate(rt["val_planets"])}   # the check's rows, in the report's planet order
-        rows = [order[int(p)] for p in pid[sel]]                        # (y[sel] and the chain's rows are in that order)
-        mc = mc | {k: np.asarray(mc[k])[rows] for k in ("per_planet", "mu", "sigma")}
+        mc = align_check(mc, rt["val_planets"], pid[sel])   # the report's planet order (y[sel] and the chain's rows)
     elif check_model is not False:   # the model against the calibrated physics chain, planet by planet on this train split
         try: mc = model_check(data_dir, fits, pid, y, nm, ns, cfg, cache_dir, check_model, progress)
         except Exception as e:     # the artifacts above stand; predict then decides by the weights' validation record
