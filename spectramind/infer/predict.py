@@ -18,8 +18,8 @@ from ..contracts import LightCurves, TransitFit
 
 # %% auto #0
 __all__ = ['log', 'FAST_FIT', 'Artifacts', 'load_artifacts', 'weights_sha256', 'model_gate', 'with_fit_priors', 'finalize',
-           'predict_from_fit', 'lightcurves_from_folder', 'fit_from_folder', 'predict_planet', 'audit_submission',
-           'predict_dataset']
+           'predict_from_fit', 'simulated_lightcurve_files', 'lightcurves_from_folder', 'fit_from_folder',
+           'predict_planet', 'audit_submission', 'predict_dataset']
 
 # %% ../../nbs/api/82_infer.predict.ipynb #e3582aa0
 log = get_logger("infer.predict")
@@ -147,16 +147,27 @@ def _artifacts(folder, model=False) -> Artifacts:
     if key not in _ART_CACHE: _ART_CACHE[key] = load_artifacts(folder, model)
     return _ART_CACHE[key]
 
+def simulated_lightcurve_files(data_dir, planet_id: int, split: str) -> list[Path]:
+    """The visits' light curves of a planet in a folder written by `spectramind simulate --level lightcurve`
+    (<data>/lightcurves/<split>/<planet>_<visit>.npz), visit order; [] when the planet has raw frames or none."""
+    d = Path(data_dir); pid = int(planet_id)
+    if (d / split / str(pid)).is_dir(): return []          # raw frames: calibrated as usual
+    return sorted((d / "lightcurves" / split).glob(f"{pid}_*.npz"), key=lambda p: int(p.stem.split("_")[1]))
+
 def lightcurves_from_folder(data_dir, planet_id: int, split: str, # competition folder, planet, split
                             cfg, cache_dir, layout                 # resolved root config; light-curve cache; scanned layout
                            ) -> tuple[list, dict|None]:            # (light curves of every visit, star info)
-    "Light curves (cached, else calibrated now) and star info of one planet; raises when calibration fails."
+    "Light curves (cached, else calibrated now; a simulated light-curve-level folder read as it is) and star info."
     from spectramind.lightcurve.cache import process_planet, load_lightcurves
     from spectramind.data.layout import load_star_info
     pid = int(planet_id)
+    star = load_star_info(layout.meta[f"{split}_star_info"]).get(pid) if f"{split}_star_info" in layout.meta else None
+    sim = simulated_lightcurve_files(data_dir, pid, split)
+    if sim:
+        from spectramind.sim.lightcurve import read_lightcurves
+        return [read_lightcurves(p) for p in sim], star
     r = process_planet(data_dir, pid, split, cache_dir, cfg.calib, None, layout=layout)
     if r["status"] == "failed": raise RuntimeError(f"calibration failed: {r['reason']}")
-    star = load_star_info(layout.meta[f"{split}_star_info"]).get(pid) if f"{split}_star_info" in layout.meta else None
     return [load_lightcurves(p) for p in r["paths"]], star
 
 def fit_from_folder(data_dir, planet_id: int, split: str, # competition folder, planet, split
