@@ -411,9 +411,9 @@ def grazing_profile(t_h: np.ndarray, y: np.ndarray, var: np.ndarray, # (t,) time
     rp, b0 = wf["rp"], wf["b"]; sd_rel = 2*wf.sigma("rp")/max(rp, 1e-6)
     if b0 + max(3*wf.sigma("b"), cfg.graze_margin) < 1 - rp: return dict(rel_var=0.0, b=np.array([b0]), depth=np.array([wf.depth]))
     bs = np.clip(b0 + np.linspace(-cfg.graze_span, cfg.graze_span, cfg.graze_n), 0.0, 1.45); dep, chi = [], []
-    # at the limb the depth hangs on the limb-darkening law and the geometry more than anywhere: the profile keeps the
-    # default (loose) prior widths even when tighter ones were learned from the population
-    sa, sbw, su = _LOOSE if _tighter_than_default(cfg) else (cfg.sig_a_rel, cfg.sig_b, cfg.sig_u)
+    # the fit's own prior widths: the learned ones where learn_fit_priors found the star info's b and the limb
+    # darkening that good (the loose defaults made the profile's sigma 2-9x grazing planets' actual errors)
+    sa, sbw, su = cfg.sig_a_rel, cfg.sig_b, cfg.sig_u
     g = star_geometry(star); bmu, bsig = (g["b"], sbw) if g["known"] else (b0, 1.0)
     sc = max(wf.chi2_red, 1.0)*wf.beta**2; dof = max(int(wf.mask.sum()) - 6, 1)
     for b in bs:
