@@ -31,7 +31,6 @@ def test_gate_turns_the_model_off_only_for_the_weights_it_judged(tmp_path):
 def test_model_temperature_applied_only_with_the_gate_that_judged_the_weights(tmp_path, monkeypatch):
     import math
     from types import SimpleNamespace
-    import numpy as np
     import spectramind.learn.refine as refine
     from spectramind.infer.predict import predict_from_fit
     from spectramind.uq.temperature import TemperatureScaler
