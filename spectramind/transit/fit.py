@@ -31,7 +31,8 @@ __all__ = ['log', 'PRIOR_FLOORS', 'FIT_PRIOR_KEYS', 'FitConfig', 'legendre_bases
 @dataclass(frozen=True)
 class FitConfig:
     "Settings of the physics transit fit (mirrors conf/fit/default.yaml)."
-    airs_aux: tuple = ("airs_y", "airs_w", "fgs_jitter")           # aux features decorrelated in AIRS channels
+    airs_aux: tuple = ("airs_y", "airs_w", "fgs_jitter")           # aux features decorrelated in AIRS (timing, white light, each channel)
+    airs_point_aux: tuple = ("fgs_cx", "fgs_cy")  # pointing features decorrelated in each AIRS channel, and in the white light of a confident detection
     fgs_aux: tuple = ("fgs_cx", "fgs_cy", "fgs_w", "fgs_jitter")   # aux features decorrelated in FGS1
     aux_quadratic: bool = False     # also decorrelate squares and the product of the first two features
     common_mode: bool = True        # decorrelate the AIRS white-light fit residual in every channel (and FGS1)
@@ -449,6 +450,8 @@ def fit_visit(lc: LightCurves,       # one visit
     if np.isfinite(v).sum() < 20: return naive_visit(lc.visit, t, u_grey, "too few usable samples")
     XA = aux_matrix(lc.aux, cfg.airs_aux, len(t), cfg.aux_quadratic)
     tm = find_transit(t, y, v, star, XA, cfg.snr_min)
+    XP = np.concatenate([XA, aux_matrix(lc.aux, [k for k in cfg.airs_point_aux if k not in cfg.airs_aux], len(t))], 1)
+    if tm.snr >= cfg.snr_min: XA = XP   # white light with the pointing terms; a weak transit gets no extra regressors
     ok = good_mask(lc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -476,7 +479,7 @@ def fit_visit(lc: LightCurves,       # one visit
     fg = _fgs_fit(lc, wf, tm, star, u_grey[0], cfg)
     flags = int(tm.flags & Flag.LOW_SIGNAL)
     try:
-        vf = _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XA, S, fg, flags, params, tic)
+        vf = _spectrum_visit(lc, star, cfg, wf, geom, t14, u_grey, XP, S, fg, flags, params, tic)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as e:
         log.warning("planet %s visit %s: spectral solve failed (%s); white-light fallback", lc.planet_id, lc.visit, e)
         vf = _white_visit(lc.visit, wf, t14, u_grey, fg, cfg, params | dict(reason=f"spectral solve failed: {e}"), flags)
