@@ -11,10 +11,13 @@ What it prints (and writes with --out, as JSON):
   * forward+backward time of one Mamba layer's scan per backend available on the device (pscan, chunked, ref at
     short length, and mamba-ssm's fused kernel when importable), relative to pscan;
   * parity of every available backend against the sequential reference scan (max |dy| and max |dgrad|), including the
-    mamba-ssm fused kernel when `mamba_ssm` imports (it is never required).
+    mamba-ssm fused kernel when `mamba_ssm` imports (it is never required);
+  * parity of the shipped weights' predictions (spectramind/weights, what `predict` uses) on the device against the
+    same weights on the CPU, on synthetic planets: max |d mu| / sigma and max relative |d sigma|.
 """
 from __future__ import annotations
 import argparse, json, math, sys, time
+import numpy as np
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -97,6 +100,18 @@ def scan_timing(dev: torch.device, b: int, l: int, e: int, n: int, reps: int) ->
     return {m: dict(seconds=s, ratio_to_ref=s / ref) for m, s in res.items()}
 
 
+def shipped_parity(dev: torch.device, n: int = 16, tol: float = 1e-3) -> dict:
+    "The shipped weights on `dev` against the same weights on the CPU (fresh copies, eval mode), synthetic planets."
+    from spectramind.models.factory import load_model, predict_spectrum
+    cpu = load_model()
+    if cpu is None: return dict(ok=True, skipped="no shipped weights")
+    batch = collate(synthetic_items(n, seed=3, cfg=cpu.cfg.features))
+    with torch.no_grad():
+        a = predict_spectrum(cpu, batch); b = predict_spectrum(load_model().to(dev), batch)
+    dmu = float(np.max(np.abs(a["mu"] - b["mu"]) / a["sigma"])); dsg = float(np.max(np.abs(a["sigma"] / b["sigma"] - 1)))
+    return dict(ok=bool(dmu < tol and dsg < tol), max_dmu_over_sigma=dmu, max_rel_dsigma=dsg, planets=n, device=str(dev))
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dry-run", action="store_true", help="CPU, tiny model, few steps: checks the script end to end")
@@ -123,13 +138,14 @@ def main(argv=None) -> dict:
     sb, sl = (2, 24) if a.dry_run else (8, 128)
     res["scan_parity"] = scan_parity(dev, sb, sl, 8 if a.dry_run else e, cfg.mamba.d_state)
     res["scan_timing_fwd_bwd"] = scan_timing(dev, a.batch, cfg.features.t_fgs, e, cfg.mamba.d_state, 2 if a.dry_run else 10)
+    res["shipped_parity"] = shipped_parity(dev, 4 if a.dry_run else 16)
     print(json.dumps(res, indent=1))
-    ok = fp32["finite"] and all(v["ok"] for v in res["scan_parity"].values())
-    print("OK" if ok else "FAILED: non-finite loss or a scan backend disagrees with the reference")
+    ok = fp32["finite"] and all(v["ok"] for v in res["scan_parity"].values()) and res["shipped_parity"]["ok"]
+    print("OK" if ok else "FAILED: non-finite loss, a scan backend disagrees with the reference, or the shipped weights disagree across devices")
     if a.out: Path(a.out).write_text(json.dumps(res, indent=1))
     return res
 
 
 if __name__ == "__main__":
     r = main()
-    sys.exit(0 if r["train_fp32"]["finite"] and all(v["ok"] for v in r["scan_parity"].values()) else 1)
+    sys.exit(0 if r["train_fp32"]["finite"] and all(v["ok"] for v in r["scan_parity"].values()) and r["shipped_parity"]["ok"] else 1)

@@ -12,3 +12,5 @@ def test_gpu_model_check_dry_run(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     d = json.loads(out.read_text())
     assert d["dry_run"] and d["train_fp32"]["finite"] and all(v["ok"] for v in d["scan_parity"].values())
+    sp = d["shipped_parity"]   # the shipped weights against themselves on the CPU: identical
+    assert sp["ok"] and sp["max_dmu_over_sigma"] == 0.0 and sp["max_rel_dsigma"] == 0.0, sp
