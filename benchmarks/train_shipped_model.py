@@ -1,12 +1,12 @@
 """Train the small model shipped in spectramind/weights/ on simulated planets (CPU, deterministic).
 
-The shipped weights were made by exactly this command at commit 957a7a4 (1 torch thread, from the repository root;
-session 6 wrote them to /tmp with --out/--cache-dir/--work-dir there and copied them, which changes nothing in the
-result). Later fit changes alter the training items of a few planets (session 7: two-visit grazing planets combined
-without the GLS trap, the grazing profile with the learned prior widths), so the command now gives other weights: the
-session-7 rerun (at a139f72: validation input 0.6022, model 0.6235, best epoch 10 of 18) scored 0.6231 on the 120
-held-out planets of benchmarks/bench_model.py against the shipped weights' 0.6245 on the same new fits (-0.0014 +-
-0.0019 paired; the two averaged 0.6246) and was not shipped:
+The shipped weights were made by exactly this command with the fit of commit b10a8d4 (1 torch thread, from the
+repository root; session 8 wrote them to /tmp with --out/--cache-dir/--work-dir there and copied them, which changes
+nothing in the result; their metadata records dfb2019, the HEAD when training ended, which differs from b10a8d4 only
+in the GPU check script and its test). Session 8 retrained them because the fit changed every item (AIRS channels
+decorrelated against the pointing): validation input 0.6242, model 0.6413, best epoch 10 of 18; on the 120 held-out
+planets of benchmarks/bench_model.py 0.6426 against the session-6 weights' 0.6390 on the same new fits (+0.0036 +-
+0.0030 paired). A later change of the fit changes the items, and this command then gives other weights:
 
     python benchmarks/train_shipped_model.py
 
